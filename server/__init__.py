@@ -1,0 +1,69 @@
+"""fieldcrm server: `create_app(config)` builds the Flask application."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    from server.config import load_config
+
+    settings = load_config(config)
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"], static_folder=None)
+    app.config.update(settings)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    app.json.sort_keys = False
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from server.common.errors import register_error_handlers
+    register_error_handlers(app)
+
+    from server.pwa import init_app as init_pwa
+    init_pwa(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from server.common import transaction
+    from server.common.auth import init_jwt
+    from server.common.db import install_engine_hooks
+    from server.extensions import api, db, jwt, limiter, migrate
+
+    _import_models()
+    db.init_app(app)
+    with app.app_context():
+        install_engine_hooks(db.engine)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True, render_as_batch=True)
+    jwt.init_app(app)
+    init_jwt()
+    limiter.init_app(app)
+    api.init_app(app)
+    transaction.init_app(app)
+
+
+def _import_models() -> None:
+    """Every model module, so metadata (and Alembic autogenerate) knows every table."""
+    import server.auth.models  # noqa: F401
+    import server.common.audit  # noqa: F401
+    import server.customers.models  # noqa: F401
+    import server.org.models  # noqa: F401
+    import server.settings.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from server.auth.views import blp as auth_blp
+    from server.customers.views import blp as customers_blp
+    from server.extensions import api
+    from server.org.views import blp as admin_blp
+    from server.settings.views import blp as settings_blp
+
+    for blueprint in (auth_blp, admin_blp, settings_blp, customers_blp):
+        api.register_blueprint(blueprint)

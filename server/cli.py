@@ -1,0 +1,84 @@
+"""The `fieldcrm` command (SPEC §14): a Flask CLI group around `create_app`."""
+from __future__ import annotations
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate.cli import db as db_group
+
+from server import create_app
+
+
+def _create_app():
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False,
+             load_dotenv=False)
+def cli() -> None:
+    """fieldcrm: the offline-first field CRM server."""
+
+
+cli.add_command(db_group)
+
+
+@cli.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(["rep", "manager", "ops", "admin"]))
+@click.option("--department", "department_ref", default=None,
+              help="Department id or name; a top-level 'Administration' department is made if omitted.")
+@click.option("--display-name", default=None)
+@with_appcontext
+def users_create(username: str, password: str, role: str, department_ref: str | None,
+                 display_name: str | None) -> None:
+    from server.common.errors import AppError
+    from server.extensions import db
+    from server.org import service
+    from server.org.models import BusinessLine, Role
+
+    try:
+        if department_ref:
+            department = service.find_department(department_ref)
+        else:
+            department = service.find_or_create_root("Administration", BusinessLine.SMB)
+        user = service.create_user(username, password, display_name or username, Role(role), department.id)
+        db.session.commit()
+    except AppError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc.code}: {exc.message} {exc.details or ''}".strip()) from exc
+    click.echo(f"created {user.role.value} {user.username} ({user.id}) in {department.name}")
+
+
+@cli.command("demo")
+@click.option("--seed", default=2026, show_default=True)
+@click.option("--customers", "customer_count", default=2000, show_default=True)
+@with_appcontext
+def demo(seed: int, customer_count: int) -> None:
+    """Load the demo organisation once; print the demo logins every time."""
+    from server.demo.loader import DEMO_PASSWORD, demo_logins, load_demo
+
+    created = load_demo(seed=seed, customer_count=customer_count)
+    click.echo("demo data loaded" if created else "demo data already present")
+    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
+    for username, role, display, department in demo_logins():
+        click.echo(f"  {username:<12} {role:<8} {display} — {department}")
+
+
+@cli.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=2, show_default=True)
+def run(host: str, port: int, workers: int) -> None:
+    """Serve the API and the built PWA with gunicorn."""
+    from server.serve import serve
+
+    serve(host=host, port=port, workers=workers)
+
+
+def main() -> None:
+    cli(prog_name="fieldcrm")

@@ -34,7 +34,7 @@ def login(username: str, password: str, user_agent: str | None = None) -> tuple[
     """
     policy = get_settings().login
     now = utcnow()
-    user = db.session.scalar(select(User).where(User.username == username.strip().lower()).with_for_update())
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()).with_for_update(of=User))
     if user is None:
         dummy_verify(password)
         raise LoginFailed("Wrong username or password")

@@ -28,6 +28,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from server.pwa import init_app as init_pwa
     init_pwa(app)
+
+    proxies = int(app.config.get("PROXY_COUNT") or 0)
+    if proxies:
+        # Behind nginx: trust its X-Forwarded-* so per-IP limits see the phone, not nginx.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     return app
 
 

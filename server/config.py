@@ -40,6 +40,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("FIELDCRM_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT_PER_IP": "20 per minute",
+        # How many reverse proxies (nginx) stand in front; their X-Forwarded-* are trusted.
+        "PROXY_COUNT": int(os.environ.get("FIELDCRM_PROXY_COUNT", "0")),
         "API_TITLE": "fieldcrm",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

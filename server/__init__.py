@@ -59,9 +59,12 @@ def _import_models() -> None:
     """Every model module, so metadata (and Alembic autogenerate) knows every table."""
     import server.auth.models  # noqa: F401
     import server.common.audit  # noqa: F401
+    import server.common.history  # noqa: F401
     import server.customers.models  # noqa: F401
     import server.org.models  # noqa: F401
+    import server.photos.models  # noqa: F401
     import server.settings.models  # noqa: F401
+    import server.sync_api.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -69,7 +72,9 @@ def _register_blueprints(app: Flask) -> None:
     from server.customers.views import blp as customers_blp
     from server.extensions import api
     from server.org.views import blp as admin_blp
+    from server.photos.views import blp as photos_blp
     from server.settings.views import blp as settings_blp
+    from server.sync_api.views import blp as sync_blp
 
-    for blueprint in (auth_blp, admin_blp, settings_blp, customers_blp):
+    for blueprint in (auth_blp, admin_blp, settings_blp, customers_blp, sync_blp, photos_blp):
         api.register_blueprint(blueprint)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, MetaData, String, event, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry, scoped_session
 from sqlalchemy.types import JSON, TypeDecorator
 
 NAMING_CONVENTION = {
@@ -112,6 +112,8 @@ _VERSION_KEY = "fieldcrm.version"
 
 def transaction_version(session: Session) -> int:
     """The version of the current transaction's writes: taken once, on the first write."""
+    if isinstance(session, scoped_session):
+        session = session()
     tx = session.get_transaction()
     cached = session.info.get(_VERSION_KEY)
     if cached and cached[1] is tx:
@@ -119,6 +121,14 @@ def transaction_version(session: Session) -> int:
     value = next_value(session, SYNC_VERSION)
     session.info[_VERSION_KEY] = (value, tx)
     return value
+
+
+def written_version(session: Session) -> int | None:
+    """The version this transaction wrote with, or None if it has written nothing versioned."""
+    if isinstance(session, scoped_session):
+        session = session()
+    cached = session.info.get(_VERSION_KEY)
+    return cached[0] if cached and cached[1] is session.get_transaction() else None
 
 
 @event.listens_for(Session, "before_flush")

@@ -321,3 +321,53 @@ def duplicate_matches(viewer: User, q: str, limit: int = 10) -> list[dict[str, A
          "match": "name" if key in r.name_key else "initials"}
         for r in rows
     ]
+
+
+# ---- co-followers and transfers ----------------------------------------------------------------
+
+def remove_cofollower(customer: Customer, row, actor: User) -> None:
+    """R-O2: the co-follower loses access; what they created stays under the customer."""
+    db.session.delete(row)
+    customer.updated_at = utcnow()
+    audit.record("cofollower.remove", "customer", customer.id,
+                 {"co_follower": [{"user_id": row.user_id, "permission": row.permission}, None]},
+                 actor_id=actor.id)
+
+
+def transfer_customers(customers: list[Customer], receiver: User, reason: str, actor: User) -> None:
+    """R-T1 (core): the owner, a manager above the owner, or an admin hands customers to an
+    active rep or manager within the receiver's quota; the receiver's co-follow row, if any,
+    becomes ownership."""
+    from server.customers.models import CoFollower
+
+    if receiver.role not in (Role.rep, Role.manager):
+        raise ValidationFailed("Customers can only be transferred to reps or managers",
+                               details={"fields": {"to_user_id": ["not a rep or manager"]}})
+    for customer in customers:
+        if customer.owner_id is None:
+            raise ValidationFailed("A pool customer is claimed, not transferred", code="not_owned",
+                                   details={"customer_id": str(customer.id)})
+        if not (customer.owner_id == actor.id or access.manages(actor, customer.owner)):
+            raise access.NotAuthorized("Only the owner or their manager may transfer this customer",
+                                       details={"customer_id": str(customer.id)})
+    lock_user(receiver)
+    by_line: dict[BusinessLine, int] = {}
+    for customer in customers:
+        if customer.owner_id != receiver.id and customer.parent_id is None:
+            by_line[customer.business_line] = by_line.get(customer.business_line, 0) + 1
+    for line, adding in by_line.items():
+        check_quota(receiver, line, adding)
+    now = utcnow()
+    for customer in customers:
+        if customer.owner_id == receiver.id:
+            continue
+        before = customer.owner_id
+        customer.owner_id, customer.assigned_at, customer.last_progress_at = receiver.id, now, now
+        customer.owner = receiver
+        stale = db.session.scalar(select(CoFollower).where(CoFollower.customer_id == customer.id,
+                                                           CoFollower.user_id == receiver.id))
+        if stale is not None:
+            db.session.delete(stale)
+        audit.record("customer.transfer", "customer", customer.id,
+                     {"owner_id": [before, receiver.id], "reason": [None, reason]}, actor_id=actor.id)
+    db.session.flush()

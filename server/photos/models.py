@@ -1,0 +1,1 @@
+"""Photo tables (filled in by the photo channel work)."""

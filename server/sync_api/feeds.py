@@ -1,0 +1,194 @@
+"""What a phone pulls: one feed per synced entity type, in a fixed order (SPEC §12).
+
+Scoped feeds hold entities that live under a customer: they follow the customer's visibility
+(sent whole when it appears, deleted with it when it leaves). Global feeds hold the directory
+and settings every user gets. Personal feeds (notifications, approvals, targets…) come with
+later features through `register_feed`.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sqlalchemy import and_, select
+
+from server.extensions import db
+from sync.pull import Phase, Plan
+
+CHUNK = 900  # ids per IN (…) list: below every database's bound-parameter limit
+REFRESH = "customers"
+
+
+def customers_to_send_whole(plan: Plan) -> list[str]:
+    """Customers new to the client, or whose masking changed for this viewer."""
+    refreshed = plan.added("customers") | (
+        (plan.added("unmasked") | plan.removed("unmasked")) & plan.now.get("customers", frozenset()))
+    return sorted(refreshed)
+
+
+def _uuids(ids) -> list[uuid.UUID]:
+    return [uuid.UUID(i) for i in ids]
+
+
+def _put(entity: str, row: Any, data: dict) -> dict:
+    return {"op": "put", "entity": entity, "id": str(row.id), "version": row.version, "data": data}
+
+
+def _del(entity: str, entity_id: Any) -> dict:
+    return {"op": "del", "entity": entity, "id": str(entity_id)}
+
+
+@dataclass
+class ScopedFeed:
+    """Entities under a customer. `customer_column` is the model's customer id column."""
+
+    entity: str
+    model: Any
+    customer_column: Any
+    present: Callable[[Any, Plan], dict]
+    voided: Callable[[Any], bool] = lambda row: getattr(row, "voided_at", None) is not None
+
+    # key format: "<part>:<chunk>:<last id>"
+    def phase(self) -> Phase:
+        def run(plan: Plan, after: str | None, limit: int):
+            part, chunk, last = (after.split(":", 2) if after else ("w", "0", ""))
+            ops: list[dict] = []
+            if part == "w":
+                refresh = customers_to_send_whole(plan)
+                index = int(chunk)
+                while index * CHUNK < len(refresh):
+                    ids = refresh[index * CHUNK:(index + 1) * CHUNK]
+                    query = select(self.model).where(self.customer_column.in_(_uuids(ids))).order_by(self.model.id)
+                    if last:
+                        query = query.where(self.model.id > uuid.UUID(last))
+                    want = limit - len(ops)
+                    rows = db.session.scalars(query.limit(want)).all()
+                    for row in rows:
+                        if not self.voided(row):
+                            ops.append(_put(self.entity, row, self.present(row, plan)))
+                        last = str(row.id)
+                    if len(rows) == want:
+                        return ops, f"w:{index}:{last}"  # maybe more in this chunk
+                    index, last = index + 1, ""
+                if plan.reset:
+                    return ops, None
+                part, last = "c", ""
+            # changed since the last pull, under customers the client already had
+            kept = plan.kept("customers") - set(customers_to_send_whole(plan))
+            while len(ops) < limit:
+                query = (select(self.model)
+                         .where(and_(self.model.version > plan.since, self.model.version <= plan.upto))
+                         .order_by(self.model.id).limit(limit))
+                if len(kept) <= CHUNK:
+                    query = query.where(self.customer_column.in_(_uuids(sorted(kept))))
+                if last:
+                    query = query.where(self.model.id > uuid.UUID(last))
+                rows = db.session.scalars(query).all()
+                if not rows:
+                    return ops, None
+                for row in rows:
+                    last = str(row.id)
+                    if str(getattr(row, self.customer_column.key)) not in kept:
+                        continue
+                    ops.append(_del(self.entity, row.id) if self.voided(row)
+                               else _put(self.entity, row, self.present(row, plan)))
+                    if len(ops) >= limit:
+                        return ops, f"c:0:{last}"
+            return ops, f"c:0:{last}"
+
+        return run
+
+    def child_ids(self, customer_ids: list[str]) -> list[str]:
+        return [str(i) for i in db.session.scalars(
+            select(self.model.id).where(self.customer_column.in_(_uuids(customer_ids))).order_by(self.model.id))]
+
+
+@dataclass
+class GlobalFeed:
+    """Entities every user receives (directory, departments), by version."""
+
+    entity: str
+    model: Any
+    present: Callable[[Any, Plan], dict]
+
+    def phase(self) -> Phase:
+        def run(plan: Plan, after: str | None, limit: int):
+            query = select(self.model).order_by(self.model.id).limit(limit)
+            if not plan.reset:
+                query = query.where(self.model.version > plan.since, self.model.version <= plan.upto)
+            if after:
+                query = query.where(self.model.id > uuid.UUID(after))
+            rows = db.session.scalars(query).all()
+            ops = [_put(self.entity, row, self.present(row, plan)) for row in rows]
+            return ops, (str(rows[-1].id) if len(rows) == limit else None)
+
+        return run
+
+
+@dataclass
+class PersonalFeed:
+    """Entities of one user (or their team), chosen by `where(plan)`; voided rows become del."""
+
+    entity: str
+    model: Any
+    where: Callable[[Plan], Any]
+    present: Callable[[Any, Plan], dict]
+    voided: Callable[[Any], bool] = lambda row: getattr(row, "voided_at", None) is not None
+
+    def phase(self) -> Phase:
+        def run(plan: Plan, after: str | None, limit: int):
+            query = select(self.model).where(self.where(plan)).order_by(self.model.id).limit(limit)
+            if not plan.reset:
+                query = query.where(self.model.version > plan.since, self.model.version <= plan.upto)
+            if after:
+                query = query.where(self.model.id > uuid.UUID(after))
+            rows = db.session.scalars(query).all()
+            ops = []
+            for row in rows:
+                if self.voided(row):
+                    if not plan.reset:
+                        ops.append(_del(self.entity, row.id))
+                else:
+                    ops.append(_put(self.entity, row, self.present(row, plan)))
+            return ops, (str(rows[-1].id) if len(rows) == limit else None)
+
+        return run
+
+
+SCOPED: list[ScopedFeed] = []
+OTHERS: list[Any] = []
+
+
+def register_scoped(feed: ScopedFeed) -> None:
+    if all(f.entity != feed.entity for f in SCOPED):
+        SCOPED.append(feed)
+
+
+def register_feed(feed: Any) -> None:
+    if all(f.entity != feed.entity for f in OTHERS):
+        OTHERS.append(feed)
+
+
+def removals_phase() -> Phase:
+    """Dels for customers that left the viewer's scope, with everything under them."""
+
+    def run(plan: Plan, after: str | None, limit: int):
+        removed = sorted(plan.removed("customers"))
+        start = removed.index(after) + 1 if after in removed else 0
+        ops: list[dict] = []
+        index = start
+        while index < len(removed) and len(ops) < limit:
+            batch = removed[index:index + 100]
+            for feed in reversed(SCOPED):
+                ops.extend(_del(feed.entity, child) for child in feed.child_ids(batch)
+                           if not (feed.entity == "customer"))
+            ops.extend(_del("customer", cid) for cid in batch)
+            index += len(batch)
+        return ops, (removed[index - 1] if index < len(removed) else None)
+
+    return run
+
+
+def phases() -> list[Phase]:
+    return [removals_phase(), *[f.phase() for f in OTHERS], *[f.phase() for f in SCOPED]]

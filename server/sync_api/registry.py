@@ -1,0 +1,25 @@
+"""The server's mutation registry. Each domain registers its handlers in its `mutations.py`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sync.protocol import Mutation
+from sync.registry import MutationRegistry
+
+from server.org.models import User
+
+registry = MutationRegistry()
+
+
+@dataclass(frozen=True)
+class MutationContext:
+    user: User
+    client_id: str
+    mutation: Mutation
+
+
+def load_handlers() -> None:
+    """Import the domains' mutation modules so their handlers are registered."""
+    import server.customers.feeds  # noqa: F401
+    import server.customers.mutations  # noqa: F401
+    import server.org.feeds  # noqa: F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from flask import g, has_request_context
+from flask import g, has_app_context
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -39,11 +39,11 @@ def _merge(base: dict, override: dict) -> dict:
 
 
 def get_settings() -> SettingsView:
-    if has_request_context() and "fieldcrm_settings" in g:
+    if has_app_context() and "fieldcrm_settings" in g:
         return g.fieldcrm_settings
     stored = {row.key: row.value for row in db.session.scalars(select(Setting))}
     view = SettingsView(_merge(default_settings(), stored))
-    if has_request_context():
+    if has_app_context():
         g.fieldcrm_settings = view
     return view
 
@@ -71,7 +71,7 @@ def update_settings(changes: dict, actor=None) -> SettingsView:
         audit.record("settings.update", "settings", key, {key: [before, merged]},
                      actor_id=actor.id if actor else None)
     db.session.flush()
-    if has_request_context():
+    if has_app_context():
         g.pop("fieldcrm_settings", None)
     return get_settings()
 

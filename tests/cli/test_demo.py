@@ -1,0 +1,206 @@
+"""`fieldcrm demo` (SPEC §14): a realistic organisation and customers, loaded once."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+from conftest import _database, make_app
+from flask.cli import ScriptInfo
+from sqlalchemy import func, select
+
+from server.cli import cli
+from server.common.audit import AuditEntry
+from server.common.db import utcnow
+from server.customers.identity import is_valid_tax_id
+from server.customers.models import Contact, Customer, Pool
+from server.customers.service import industry_pool, line_of_industry
+from server.demo.loader import DEMO_PASSWORD
+from server.extensions import db
+from server.org.models import BusinessLine, Department, Role, User
+from server.settings.service import get_settings
+
+LINE_DEPARTMENTS = {
+    "KA大客户部": BusinessLine.KA,
+    "泛互联网部": BusinessLine.INTERNET,
+    "消费零售部": BusinessLine.RETAIL,
+    "公共业务部": BusinessLine.PUBLIC,
+    "SMB渠道部": BusinessLine.SMB,
+}
+
+
+def run_demo(app, *args: str):
+    result = CliRunner().invoke(cli, ["demo", *args], obj=ScriptInfo(create_app=lambda: app))
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.output
+
+
+def counts(app) -> dict[str, int]:
+    with app.app_context():
+        return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
+                for model in (Customer, Contact, User, Department, AuditEntry)}
+
+
+@pytest.fixture(autouse=True)
+def _own_databases(fresh_app):
+    """The demo commits, so these tests use databases of their own: asking for `fresh_app`
+    turns off the per-test rollback of the shared test database."""
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """One 200-customer load shared by the checks below (like `fresh_app`, its own database)."""
+    tmp = tmp_path_factory.mktemp("demo")
+    with _database(tmp, "demo") as url:
+        app = make_app(url, tmp / "instance")
+        output = run_demo(app, "--customers", "200")
+        yield app, output
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def demo_db(demo_run):
+    app, _ = demo_run
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+def test_prints_logins_with_the_password(demo_run):
+    _, output = demo_run
+    assert "demo data loaded" in output
+    assert DEMO_PASSWORD in output
+    for username in ("admin", "ops", "mgr_ka", "mgr_internet", "mgr_retail", "mgr_public", "mgr_smb",
+                     "rep01", "rep20"):
+        assert re.search(rf"^\s+{username}\s", output, re.M), username
+
+
+def test_demo_users_log_in_with_the_demo_password(demo_run):
+    app, _ = demo_run
+    client = app.test_client()
+    for username in ("admin", "mgr_ka", "rep07"):
+        response = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+        assert response.status_code == 200, response.json
+
+
+def test_line_departments_with_managers_and_reps(demo_db):
+    session = demo_db
+    root = session.scalar(select(Department).where(Department.name == "销售中心", Department.parent_id.is_(None)))
+    assert root is not None
+    for name, line in LINE_DEPARTMENTS.items():
+        department = session.scalar(select(Department).where(Department.name == name))
+        assert department is not None, name
+        assert department.parent_id == root.id
+        assert department.business_line == line
+        managers = session.scalars(select(User).where(User.department_id == department.id,
+                                                      User.role == Role.manager)).all()
+        assert len(managers) == 1, name
+        reps = session.scalars(select(User).join(Department, User.department_id == Department.id).where(
+            Department.path.startswith(department.path), User.role == Role.rep)).all()
+        assert reps, f"no reps in {name}"
+        assert all(r.business_line == line for r in reps)
+    teams = session.scalars(select(Department).where(Department.name.in_(["华东KA一组", "华东KA二组"]))).all()
+    assert len(teams) == 2 and all(t.business_line == BusinessLine.KA for t in teams)
+    reps = session.scalars(select(User).where(User.role == Role.rep)).all()
+    assert sorted(r.username for r in reps) == [f"rep{n:02d}" for n in range(1, 21)]
+    assert len({r.display_name for r in reps}) == 20
+    assert all(re.fullmatch(r"[\u4e00-\u9fff]{2,4}", r.display_name) for r in reps)
+    assert session.scalar(select(User).where(User.username == "ops")).role == Role.ops
+    assert session.scalar(select(User).where(User.username == "admin")).role == Role.admin
+
+
+def test_customers_are_realistic(demo_db):
+    session = demo_db
+    customers = session.scalars(select(Customer)).all()
+    assert len(customers) == 200
+    codes = [c.code for c in customers]
+    assert all(re.fullmatch(r"C\d{10}", code) for code in codes)
+    assert len(set(codes)) == 200
+    with_tax = [c for c in customers if c.tax_id]
+    assert 0.6 * 200 <= len(with_tax) <= 0.95 * 200
+    assert all(is_valid_tax_id(c.tax_id) for c in with_tax)
+    assert all(c.tax_id[2:6] == "3101" for c in with_tax)  # Shanghai divisions
+    for c in customers:
+        assert 30.6 <= c.lat <= 31.9 and 120.8 <= c.lng <= 122.1, (c.name, c.lat, c.lng)
+        assert c.region.startswith("上海市") and c.address.startswith(c.region)
+        assert c.business_line == line_of_industry(c.industry)
+        assert c.status.value in ("potential", "intent", "lost")
+        assert c.introduction and len(c.introduction) <= 200
+        assert c.created_at.tzinfo is not None and c.created_at <= utcnow()
+        assert c.last_progress_at is not None and c.created_at <= c.last_progress_at <= utcnow()
+    statuses = Counter(c.status.value for c in customers)
+    assert statuses["potential"] > statuses["lost"] > 0 and statuses["intent"] > 0
+    assert any(c.confidentiality.value == "confidential" for c in customers)
+    # Created over the last ~18 months.
+    oldest = min(c.created_at for c in customers)
+    assert utcnow() - oldest > timedelta(days=300)
+    assert utcnow() - oldest < timedelta(days=560)
+    # Codes follow creation time.
+    by_code = sorted(customers, key=lambda c: c.code)
+    assert [c.created_at for c in by_code] == sorted(c.created_at for c in customers)
+
+
+def test_owners_match_lines_and_quotas(demo_db):
+    session = demo_db
+    quotas = get_settings().quotas
+    owned = session.scalars(select(Customer).where(Customer.owner_id.is_not(None))).all()
+    assert len(owned) > 100
+    per_owner: Counter = Counter()
+    for c in owned:
+        owner = session.get(User, c.owner_id)
+        assert owner.role == Role.rep
+        assert c.business_line == owner.business_line, (c.name, c.industry, owner.username)
+        assert c.pool is None and c.created_by_id == owner.id
+        assert c.assigned_at == c.created_at
+        # Progress recent enough that the reclaim job leaves it with its owner.
+        assert utcnow() - c.last_progress_at < timedelta(days=90)
+        per_owner[(owner.id, c.business_line)] += 1
+        contacts = session.scalars(select(Contact).where(Contact.customer_id == c.id)).all()
+        assert 1 <= len(contacts) <= 3
+        assert all(re.fullmatch(r"1\d{10}", k.mobile) for k in contacts)
+    for (_, line), count in per_owner.items():
+        limit = quotas.get(line.value)
+        assert limit is None or count <= limit
+    # SMB reps own SMB (`other`) customers.
+    smb_owned = [c for c in owned if session.get(User, c.owner_id).business_line == BusinessLine.SMB]
+    assert smb_owned and all(c.industry == "other" for c in smb_owned)
+    assert session.scalar(select(func.count()).select_from(Contact).where(Contact.key_person.is_(True))) > 0
+
+
+def test_some_customers_are_in_pools(demo_db):
+    session = demo_db
+    pooled = session.scalars(select(Customer).where(Customer.owner_id.is_(None))).all()
+    assert pooled
+    for c in pooled:
+        assert c.pool is not None and c.origin_pool == c.pool
+        assert c.pool in (industry_pool(c.business_line), Pool.public)
+        assert c.released_at is not None and c.created_at <= c.released_at < utcnow()
+        assert c.last_progress_at <= c.released_at
+
+
+def test_second_run_changes_nothing(demo_run):
+    app, _ = demo_run
+    before = counts(app)
+    output = run_demo(app, "--customers", "200")
+    assert "demo data already present" in output
+    assert DEMO_PASSWORD in output and "mgr_ka" in output
+    assert counts(app) == before
+
+
+def test_deterministic_for_a_seed(fresh_app):
+    def names(seed):
+        app = fresh_app()
+        run_demo(app, "--customers", "40", "--seed", str(seed))
+        with app.app_context():
+            customers = db.session.execute(
+                select(Customer.name, Customer.industry, Customer.tax_id, Customer.lat, User.username)
+                .outerjoin(User, User.id == Customer.owner_id).order_by(Customer.code)).all()
+            users = db.session.execute(select(User.username, User.display_name).order_by(User.username)).all()
+        return [tuple(r) for r in customers], [tuple(r) for r in users]
+
+    first = names(7)
+    assert names(7) == first
+    assert names(8) != first

@@ -1,0 +1,1 @@
+"""The content-addressed photo channel (SPEC §12 "Photos")."""

@@ -1,3 +1,97 @@
+"""`/api/v1/photos/{sha256}`: PUT the bytes, HEAD "is it there for me?", GET full or thumb.
+
+Every answer that could tell whether someone else's photo exists is the same 404 as for a hash
+nobody uploaded (SPEC §12): a malformed hash, an unknown one and one the caller may not see.
+"""
+from __future__ import annotations
+
+from flask import Response, request, send_file
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from server.common.auth import login_required, me
+from server.photos import service, storage
+from server.photos.schemas import PhotoGetArgs, PhotoSchema
+
 blp = Blueprint("photos", __name__, url_prefix="/api/v1/photos", description="Photos")
+
+CACHE_CONTROL = "private, max-age=31536000, immutable"
+READ_CHUNK = 1 << 20
+
+_RAW_BODY = {"requestBody": {"required": True, "description": "The image bytes (JPEG, PNG or HEIC), at most 15 MB",
+                             "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
+_IMAGE = {"content": {mime: {"schema": {"type": "string", "format": "binary"}}
+                      for mime in ("image/jpeg", "image/png", "image/heic")}}
+
+
+def _read_body(limit: int) -> bytes:
+    """The request body, refusing (413) anything over `limit` without ever holding more than
+    limit + 1 bytes, whether or not the client sent a Content-Length."""
+    length = request.content_length
+    if length is not None and length > limit:
+        raise service.PayloadTooLarge("A photo may be at most 15 MB", details={"limit": limit, "size": length})
+    stream = request.stream
+    body = bytearray()
+    while len(body) <= limit:
+        chunk = stream.read(min(READ_CHUNK, limit + 1 - len(body)))
+        if not chunk:
+            break
+        body += chunk
+    if len(body) > limit:
+        raise service.PayloadTooLarge("A photo may be at most 15 MB", details={"limit": limit})
+    return bytes(body)
+
+
+def _valid_sha(sha256: str) -> str:
+    if not storage.SHA256_RE.fullmatch(sha256):
+        raise service.photo_not_found()
+    return sha256
+
+
+@blp.route("/<string:sha256>")
+class PhotoBySha(MethodView):
+    @login_required()
+    @blp.doc(**_RAW_BODY)
+    @blp.response(201, PhotoSchema, description="Stored")
+    @blp.alt_response(200, schema=PhotoSchema, description="These bytes were already there (idempotent)")
+    def put(self, sha256: str):
+        """Upload a photo under the SHA-256 of its bytes. 413 over 15 MB, 422 `hash_mismatch`,
+        415 `unsupported_media_type`, 422 `invalid_image`: nothing is stored then."""
+        _valid_sha(sha256)
+        data = _read_body(service.MAX_PHOTO_BYTES)
+        photo, created = service.store_photo(sha256, data, me())
+        return service.present(photo), 201 if created else 200
+
+    @login_required()
+    @blp.response(200, description="The photo is there and the caller may read it")
+    def head(self, sha256: str):
+        """200 when the photo is uploaded and the caller may read it, else 404 (the app's
+        "already uploaded?" check before it sends the bytes)."""
+        photo = service.get_visible_photo(me(), _valid_sha(sha256))
+        service.require_file(photo)
+        response = Response(status=200, mimetype=photo.mime)
+        response.set_etag(photo.sha256)
+        response.headers["Cache-Control"] = "private, no-cache"
+        return response
+
+    @login_required()
+    @blp.arguments(PhotoGetArgs, location="query")
+    @blp.response(200, description="The image", content_type="image/jpeg")
+    @blp.doc(responses={"200": {"description": "The image: the uploaded bytes, or a JPEG thumbnail", **_IMAGE}})
+    def get(self, args, sha256: str):
+        """The photo (`size=full`, as uploaded) or its thumbnail (`size=thumb`, JPEG ≤ 320 px,
+        upright, no metadata), for its uploaders and for users who may see a customer whose
+        visit (or other record) refers to it; 404 for everyone else."""
+        photo = service.get_visible_photo(me(), _valid_sha(sha256))
+        service.require_file(photo)
+        if args["size"] == "thumb":
+            response = Response(service.thumbnail(photo), mimetype="image/jpeg")
+            response.set_etag(f"{photo.sha256}-thumb")
+            response.last_modified = photo.created_at
+            response = response.make_conditional(request)
+        else:
+            response = send_file(storage.original_path(photo.sha256), mimetype=photo.mime, conditional=True,
+                                 etag=photo.sha256, last_modified=photo.created_at)
+        response.headers["Cache-Control"] = CACHE_CONTROL
+        response.headers.pop("Expires", None)
+        return response

@@ -12,7 +12,7 @@ import server.common.db
 
 # revision identifiers, used by Alembic.
 revision = '0003_sync'
-down_revision = '0001_initial'
+down_revision = '0002_photos'
 branch_labels = None
 depends_on = None
 

@@ -57,24 +57,33 @@ def _init_extensions(app: Flask) -> None:
 
 def _import_models() -> None:
     """Every model module, so metadata (and Alembic autogenerate) knows every table."""
+    import server.accounts.models  # noqa: F401
+    import server.approvals.models  # noqa: F401
     import server.auth.models  # noqa: F401
     import server.common.audit  # noqa: F401
     import server.common.history  # noqa: F401
     import server.customers.models  # noqa: F401
+    import server.notifications.models  # noqa: F401
     import server.org.models  # noqa: F401
     import server.photos.models  # noqa: F401
+    import server.pools.models  # noqa: F401
     import server.settings.models  # noqa: F401
     import server.sync_api.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
+    from server.accounts.views import blp as accounts_blp
+    from server.approvals.views import blp as approvals_blp
     from server.auth.views import blp as auth_blp
     from server.customers.views import blp as customers_blp
     from server.extensions import api
+    from server.notifications.views import blp as notifications_blp
     from server.org.views import blp as admin_blp
     from server.photos.views import blp as photos_blp
+    from server.pools.views import blp as pools_blp
     from server.settings.views import blp as settings_blp
     from server.sync_api.views import blp as sync_blp
 
-    for blueprint in (auth_blp, admin_blp, settings_blp, customers_blp, sync_blp, photos_blp):
+    for blueprint in (auth_blp, admin_blp, settings_blp, customers_blp, sync_blp, photos_blp, pools_blp,
+                      approvals_blp, notifications_blp, accounts_blp):
         api.register_blueprint(blueprint)

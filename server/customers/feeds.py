@@ -15,7 +15,10 @@ _contact_schema = ContactSchema()
 
 
 def present_customer(customer: Customer, plan: Plan) -> dict:
+    from server.pools.service import days_to_reclaim
+
     data = _customer_schema.dump(service.present_customer(customer, plan.viewer))
+    data["days_to_reclaim"] = days_to_reclaim(customer)
     data["co_followers"] = [
         {"user_id": str(user_id), "permission": permission}
         for user_id, permission in db.session.execute(

@@ -180,8 +180,7 @@ def create_customer(args: dict, actor: User) -> Customer:
         legal_dispute=bool(args.get("legal_dispute", False)),
     )
     assign_code(customer)
-    db.session.add(customer)
-    _flush_unique(name_key, tax_id)
+    _flush_unique(name_key, tax_id, add=customer)
     audit.record("customer.create", "customer", customer.id,
                  audit.diff({}, customer_snapshot(customer)), actor_id=actor.id)
     for contact_args in args.get("contacts") or []:
@@ -189,10 +188,16 @@ def create_customer(args: dict, actor: User) -> Customer:
     return customer
 
 
-def _flush_unique(name_key: str, tax_id: str | None, exclude_id: uuid.UUID | None = None) -> None:
-    """Flush; a concurrent insert of the same name or tax id becomes `duplicate_customer`."""
+def _flush_unique(name_key: str, tax_id: str | None, exclude_id: uuid.UUID | None = None,
+                  add: Customer | None = None) -> None:
+    """Flush; a concurrent insert of the same name or tax id becomes `duplicate_customer`.
+
+    `add` is added inside the savepoint: `begin_nested()` flushes whatever is already pending
+    before it starts, outside the savepoint's protection."""
     try:
         with db.session.begin_nested():
+            if add is not None:
+                db.session.add(add)
             db.session.flush()
     except IntegrityError:
         raise_if_duplicate(name_key, tax_id, exclude_id)

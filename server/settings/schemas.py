@@ -93,9 +93,21 @@ class SettingsSchema(Schema):
 
     @validates("industries")
     def _industries(self, value: list, **_kw) -> None:
-        codes = [i["code"] for i in value]
+        # Items that failed their own validation arrive here without the failed keys.
+        codes = [i["code"] for i in value if "code" in i]
         if len(codes) != len(set(codes)):
             raise ValidationError("industry codes must be unique")
+
+    @validates_schema
+    def _complete_industries(self, data: dict, **_kw) -> None:
+        # Settings are loaded partial=True, which reaches into the nested industries too; an
+        # industry must still be complete.
+        required = ("code", "name_zh", "name_en", "business_line")
+        missing = {index: {key: ["Missing data for required field."] for key in required if key not in item}
+                   for index, item in enumerate(data.get("industries") or [])
+                   if any(key not in item for key in required)}
+        if missing:
+            raise ValidationError({"industries": missing})
 
     @validates_schema
     def _verification_bounds(self, data: dict, **_kw) -> None:

@@ -20,6 +20,13 @@ class MutationContext:
 
 def load_handlers() -> None:
     """Import the domains' mutation modules so their handlers are registered."""
+    import server.accounts.feeds  # noqa: F401
+    import server.accounts.mutations  # noqa: F401
+    import server.approvals.feeds  # noqa: F401
+    import server.approvals.mutations  # noqa: F401
     import server.customers.feeds  # noqa: F401
     import server.customers.mutations  # noqa: F401
+    import server.notifications.feeds  # noqa: F401
+    import server.notifications.mutations  # noqa: F401
     import server.org.feeds  # noqa: F401
+    import server.pools.mutations  # noqa: F401

@@ -21,9 +21,13 @@ blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync", description="Offlin
 
 
 def _json_body(limit: int | None = None):
-    if limit is not None and (request.content_length or 0) > limit:
-        raise ProtocolError(413, "payload_too_large", "A push may carry at most 5 MB",
-                            {"limit_bytes": limit})
+    if limit is not None:
+        size = request.content_length
+        if size is None:  # a chunked upload has no Content-Length: measure what arrived
+            size = len(request.get_data(cache=True))
+        if size > limit:
+            raise ProtocolError(413, "payload_too_large", "A push may carry at most 5 MB",
+                                {"limit_bytes": limit})
     body = request.get_json(silent=True)
     if body is None:
         raise ProtocolError(400, "malformed_request", "The body must be JSON")

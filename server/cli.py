@@ -69,6 +69,42 @@ def demo(seed: int, customer_count: int) -> None:
         click.echo(f"  {username:<12} {role:<8} {display} — {department}")
 
 
+@cli.group()
+def pools() -> None:
+    """Customer pools."""
+
+
+@pools.command("reclaim")
+@click.option("--as-of", "as_of", default=None, help="ISO 8601 time to judge 'no progress' against (default: now)")
+@click.option("--dry-run", is_flag=True, help="Report what would move; change nothing")
+@with_appcontext
+def pools_reclaim(as_of: str | None, dry_run: bool) -> None:
+    """Return customers without progress to their origin pools (SPEC R-P5); warn owners first."""
+    from server.jobs import reclaim_job
+
+    report = reclaim_job(_parse_as_of(as_of), dry_run)
+    if report.skipped_locked:
+        click.echo("another host is running the reclaim job; nothing done")
+        return
+    verb = "would reclaim" if dry_run else "reclaimed"
+    click.echo(f"{verb} {len(report.reclaimed)} customer(s); {len(report.warned)} warning(s) "
+               f"as of {report.as_of.isoformat()}")
+    for entry in report.reclaimed:
+        click.echo(f"  {entry['code']} {entry['name']} -> {entry['pool']}")
+
+
+def _parse_as_of(value: str | None):
+    if value is None:
+        return None
+    from datetime import datetime, timezone
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter("use ISO 8601, e.g. 2026-11-23T09:00:00+08:00") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
 @cli.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)

@@ -15,8 +15,11 @@ class FieldcrmServer(BaseApplication):
 
     def load(self):
         from server import create_app
+        from server.jobs import start_scheduler
 
-        return create_app()
+        app = create_app()
+        start_scheduler(app)
+        return app
 
 
 def serve(host: str, port: int, workers: int) -> None:

@@ -20,6 +20,13 @@ def init_app(app: Flask) -> None:
         context.channel.set("api")
         context.client_mutation.set(None)
 
+    @app.teardown_request
+    def _leave_request_context(_exc) -> None:
+        # Whatever runs next on this thread (a job, a CLI command in tests) is not "api".
+        context.write_intent.set(True)
+        context.channel.set("cli")
+        context.client_mutation.set(None)
+
     @app.after_request
     def _end_unit_of_work(response):
         if response.status_code < 400 or g.get("commit_on_error"):

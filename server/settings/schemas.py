@@ -13,54 +13,54 @@ NonNegative = validate.Range(min=0)
 
 class QuotasSchema(Schema):
     # null = unlimited
-    KA = fields.Integer(allow_none=True, validate=NonNegative)
-    INTERNET = fields.Integer(allow_none=True, validate=NonNegative)
-    RETAIL = fields.Integer(allow_none=True, validate=NonNegative)
-    PUBLIC = fields.Integer(allow_none=True, validate=NonNegative)
-    SMB = fields.Integer(allow_none=True, validate=NonNegative)
+    KA = fields.Integer(strict=True, allow_none=True, validate=NonNegative)
+    INTERNET = fields.Integer(strict=True, allow_none=True, validate=NonNegative)
+    RETAIL = fields.Integer(strict=True, allow_none=True, validate=NonNegative)
+    PUBLIC = fields.Integer(strict=True, allow_none=True, validate=NonNegative)
+    SMB = fields.Integer(strict=True, allow_none=True, validate=NonNegative)
 
 
 class ReclaimSchema(Schema):
-    default_days = fields.Integer(validate=Positive)
+    default_days = fields.Integer(strict=True, validate=Positive)
     by_status = fields.Dict(keys=fields.String(validate=validate.OneOf(STATUSES)),
-                            values=fields.Integer(validate=Positive))
-    warning_days = fields.Integer(validate=NonNegative)
+                            values=fields.Integer(strict=True, validate=Positive))
+    warning_days = fields.Integer(strict=True, validate=NonNegative)
 
 
 class InvalidTrackingSchema(Schema):
-    max_invalid_follow_ups = fields.Integer(validate=Positive)
-    no_valid_follow_up_days = fields.Integer(validate=Positive)
-    no_key_contact_days = fields.Integer(validate=Positive)
+    max_invalid_follow_ups = fields.Integer(strict=True, validate=Positive)
+    no_valid_follow_up_days = fields.Integer(strict=True, validate=Positive)
+    no_key_contact_days = fields.Integer(strict=True, validate=Positive)
 
 
 class FollowUpSchema(Schema):
-    min_chars = fields.Integer(validate=validate.Range(min=1, max=200))
+    min_chars = fields.Integer(strict=True, validate=validate.Range(min=1, max=200))
     empty_phrases = fields.List(fields.String(validate=validate.Length(min=1, max=50)))
 
 
 class VerificationSchema(Schema):
-    time_mismatch_s = fields.Integer(validate=Positive)
-    future_capture_s = fields.Integer(validate=NonNegative)
-    far_from_customer_min_m = fields.Integer(validate=Positive)
-    far_from_customer_max_m = fields.Integer(validate=Positive)
-    location_inconsistent_m = fields.Integer(validate=Positive)
-    photo_similar_bits = fields.Integer(validate=validate.Range(min=0, max=64))
-    photo_similar_days = fields.Integer(validate=Positive)
-    edited_gap_s = fields.Integer(validate=NonNegative)
-    clock_disagreement_s = fields.Integer(validate=Positive)
+    time_mismatch_s = fields.Integer(strict=True, validate=Positive)
+    future_capture_s = fields.Integer(strict=True, validate=NonNegative)
+    far_from_customer_min_m = fields.Integer(strict=True, validate=Positive)
+    far_from_customer_max_m = fields.Integer(strict=True, validate=Positive)
+    location_inconsistent_m = fields.Integer(strict=True, validate=Positive)
+    photo_similar_bits = fields.Integer(strict=True, validate=validate.Range(min=0, max=64))
+    photo_similar_days = fields.Integer(strict=True, validate=Positive)
+    edited_gap_s = fields.Integer(strict=True, validate=NonNegative)
+    clock_disagreement_s = fields.Integer(strict=True, validate=Positive)
     editor_software = fields.List(fields.String(validate=validate.Length(min=2, max=50)))
 
 
 class GradesSchema(Schema):
-    important_amount_fen = fields.Integer(validate=Positive)
-    important_years = fields.Integer(validate=Positive)
-    stable_amount_fen = fields.Integer(validate=Positive)
-    stable_years = fields.Integer(validate=Positive)
+    important_amount_fen = fields.Integer(strict=True, validate=Positive)
+    important_years = fields.Integer(strict=True, validate=Positive)
+    stable_amount_fen = fields.Integer(strict=True, validate=Positive)
+    stable_years = fields.Integer(strict=True, validate=Positive)
 
 
 class LoginPolicySchema(Schema):
-    max_failures = fields.Integer(validate=validate.Range(min=1, max=100))
-    lock_minutes = fields.Integer(validate=validate.Range(min=1, max=24 * 60))
+    max_failures = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))
+    lock_minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=24 * 60))
 
 
 class IndustrySchema(Schema):
@@ -74,9 +74,9 @@ class IndustrySchema(Schema):
 class SettingsSchema(Schema):
     timezone = fields.String()
     quotas = fields.Nested(QuotasSchema)
-    cooldown_days = fields.Integer(validate=NonNegative)
+    cooldown_days = fields.Integer(strict=True, validate=NonNegative)
     reclaim = fields.Nested(ReclaimSchema)
-    handover_grace_days = fields.Integer(validate=NonNegative)
+    handover_grace_days = fields.Integer(strict=True, validate=NonNegative)
     invalid_tracking = fields.Nested(InvalidTrackingSchema)
     follow_up = fields.Nested(FollowUpSchema)
     verification = fields.Nested(VerificationSchema)

@@ -1,0 +1,193 @@
+"""Who may call what: one table, role x endpoint -> status.
+
+`PERMISSIONS` is a module-level list so every later feature adds its endpoints here; the
+coverage test at the bottom fails when an /api/v1 endpoint exists that the table does not name.
+
+The world: department 华东KA一部 with `owner` (a rep owning the customer), `rep` (another rep of the
+same department), and `manager` (its manager); `ops` and `admin` sit in departments of their own.
+Every role listed in an entry is checked against exactly the status given.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+from api_helpers import bearer, error_of
+from conftest import TEST_PASSWORD
+
+ROLES = ("anonymous", "rep", "manager", "ops", "admin")  # every entry names these; `owner` is optional
+ERROR_CODES = {401: "unauthenticated", 403: "not_authorized", 404: "not_found"}
+
+
+@dataclass
+class World:
+    factory: object
+    department: object
+    users: dict
+    customer: object
+    target_user: object
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str  # placeholders: {customer} {user} {department}
+    expect: dict[str, int]
+    body: Callable[[World], dict] | None = None
+    token: str = "access"  # which of the role's tokens is sent: access | refresh
+    note: str = ""
+
+
+def _new_department(w: World) -> dict:
+    return {"name": "新部门", "parent_id": str(w.department.id)}
+
+
+def _new_user(w: World) -> dict:
+    return {"username": "newhire", "password": "long-enough-pw", "display_name": "新同事", "role": "rep",
+            "department_id": str(w.department.id)}
+
+
+def _new_customer(w: World) -> dict:
+    return w.factory.customer_args()
+
+
+def _new_contact(_w: World) -> dict:
+    return {"name": "张经理", "title": "采购总监", "mobile": "13912345678"}
+
+
+def _login_body(w: World) -> dict:
+    return {"username": w.users["owner"].username, "password": TEST_PASSWORD}
+
+
+ADMIN_ONLY_READ = {"anonymous": 401, "rep": 403, "manager": 403, "ops": 403, "admin": 200}
+EVERY_USER = {"anonymous": 401, "rep": 200, "manager": 200, "ops": 200, "admin": 200, "owner": 200}
+
+PERMISSIONS: list[Case] = [
+    # auth
+    Case("POST", "/api/v1/auth/login", {r: 200 for r in ROLES}, body=_login_body,
+         note="anyone may try to sign in; the bearer token is ignored"),
+    Case("POST", "/api/v1/auth/refresh", EVERY_USER, token="refresh"),
+    Case("POST", "/api/v1/auth/logout", {"anonymous": 401, "rep": 204, "manager": 204, "ops": 204, "admin": 204}),
+    Case("GET", "/api/v1/me", EVERY_USER),
+    # administration
+    Case("GET", "/api/v1/admin/departments", ADMIN_ONLY_READ),
+    Case("POST", "/api/v1/admin/departments", {**ADMIN_ONLY_READ, "admin": 201}, body=_new_department),
+    Case("GET", "/api/v1/admin/users", ADMIN_ONLY_READ),
+    Case("POST", "/api/v1/admin/users", {**ADMIN_ONLY_READ, "admin": 201}, body=_new_user),
+    Case("GET", "/api/v1/admin/users/{user}", ADMIN_ONLY_READ),
+    Case("PATCH", "/api/v1/admin/users/{user}", ADMIN_ONLY_READ, body=lambda w: {"display_name": "改名"}),
+    Case("GET", "/api/v1/admin/settings", ADMIN_ONLY_READ),
+    Case("PUT", "/api/v1/admin/settings", ADMIN_ONLY_READ, body=lambda w: {"cooldown_days": 4}),
+    # reference data
+    Case("GET", "/api/v1/industries", EVERY_USER),
+    # customers
+    Case("GET", "/api/v1/customers", EVERY_USER),
+    Case("POST", "/api/v1/customers",
+         {"anonymous": 401, "rep": 201, "manager": 201, "ops": 403, "admin": 201, "owner": 201},
+         body=_new_customer, note="ops review, they do not create customers"),
+    Case("GET", "/api/v1/customers/{customer}",
+         {"anonymous": 401, "rep": 404, "manager": 200, "ops": 200, "admin": 200, "owner": 200},
+         note="a rep cannot tell another rep's customer from a missing one"),
+    Case("POST", "/api/v1/customers/{customer}/contacts",
+         {"anonymous": 401, "rep": 404, "manager": 403, "ops": 403, "admin": 201, "owner": 201},
+         body=_new_contact, note="only the owner, a write co-follower or an admin write"),
+    # transfers, void/restore, change history, hand-over, approvals (R-T1, R-C11, R-T2, R-U2, R-T3)
+    Case("POST", "/api/v1/customers/transfer",
+         {"anonymous": 401, "rep": 404, "manager": 200, "ops": 403, "admin": 200, "owner": 200},
+         body=lambda w: {"customer_ids": [str(w.customer.id)], "to_user_id": str(w.target_user.id),
+                         "reason": "工作调整"},
+         note="the owner, a manager above the owner, or an admin"),
+    Case("POST", "/api/v1/customers/{customer}/void",
+         {"anonymous": 401, "rep": 404, "manager": 200, "ops": 403, "admin": 200, "owner": 403},
+         body=lambda w: {"reason": "重复录入"}, note="reps cannot delete anything (R-C11)"),
+    Case("POST", "/api/v1/customers/{customer}/restore",
+         {"anonymous": 401, "rep": 404, "manager": 200, "ops": 403, "admin": 200, "owner": 403},
+         body=lambda w: {"reason": "误操作"}, note="idempotent: restoring a live customer changes nothing"),
+    Case("GET", "/api/v1/customers/{customer}/history",
+         {"anonymous": 401, "rep": 404, "manager": 200, "ops": 200, "admin": 200, "owner": 200},
+         note="whoever may see the customer"),
+    Case("GET", "/api/v1/customers/handover",
+         {"anonymous": 401, "rep": 403, "manager": 200, "ops": 403, "admin": 200, "owner": 403}),
+    Case("GET", "/api/v1/approvals", EVERY_USER, note="each sees what they requested or decide"),
+    Case("GET", "/api/v1/approvals/{customer}",
+         {"anonymous": 401, "rep": 404, "manager": 404, "ops": 404, "admin": 404, "owner": 404},
+         note="no such approval (the id is a customer's); tests/approvals covers real ones"),
+    Case("POST", "/api/v1/approvals/{customer}/decide",
+         {"anonymous": 401, "rep": 404, "manager": 404, "ops": 404, "admin": 404, "owner": 404},
+         body=lambda w: {"decision": "approve"}),
+]
+
+
+@pytest.fixture
+def world(factory) -> World:
+    department = factory.department("华东KA一部", line="KA")
+    users = {
+        "owner": factory.user("rep", department=department, display_name="客户负责人"),
+        "rep": factory.user("rep", department=department, display_name="同部门业务员"),
+        "manager": factory.user("manager", department=department, display_name="部门经理"),
+        "ops": factory.user("ops", department=factory.department("商务与综合支持组", line="SMB")),
+        "admin": factory.user("admin", department=factory.department("系统管理", line="SMB")),
+    }
+    customer = factory.customer(users["owner"])
+    target = factory.user("rep", department=department, display_name="被管理的用户")
+    return World(factory, department, users, customer, target)
+
+
+def _cases():
+    for case in PERMISSIONS:
+        for role, status in case.expect.items():
+            yield pytest.param(case, role, status, id=f"{case.method} {case.path} as {role} -> {status}")
+
+
+def test_every_entry_names_every_role():
+    for case in PERMISSIONS:
+        missing = set(ROLES) - set(case.expect)
+        unknown = set(case.expect) - set(ROLES) - {"owner"}
+        assert not missing and not unknown, (case.method, case.path, missing, unknown)
+
+
+@pytest.mark.parametrize("case, role, status", list(_cases()))
+def test_permission(client, world, case, role, status):
+    path = case.path.format(customer=world.customer.id, user=world.target_user.id, department=world.department.id)
+    headers = {}
+    if role != "anonymous":
+        tokens = world.factory.login(world.users[role])
+        headers = bearer(tokens[f"{case.token}_token"])
+    kwargs = {"headers": headers}
+    if case.body is not None:
+        kwargs["json"] = case.body(world)
+    response = client.open(path, method=case.method, **kwargs)
+    if status >= 400:
+        error_of(response, status, ERROR_CODES[status])
+    else:
+        assert response.status_code == status, (response.status_code, response.get_json())
+        if status != 204:
+            assert "error" not in (response.get_json() or {})
+
+
+# Endpoints of features still being built elsewhere (their own issue adds their rows to
+# PERMISSIONS and removes the prefix here). Nothing else may be missing from the table.
+NOT_YET_IN_TABLE: tuple[str, ...] = ("/api/v1/sync/", "/api/v1/photos/", "/api/v1/pools")
+
+
+def _normalize(path: str) -> str:
+    return re.sub(r"<[^>]+>|\{[^}]+\}", "{}", path)
+
+
+def test_the_table_covers_every_api_endpoint(app):
+    """A new endpoint must be added to PERMISSIONS (with every role's expected status)."""
+    existing = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or rule.rule == "/api/v1/openapi.json":
+            continue
+        if rule.rule.startswith(NOT_YET_IN_TABLE):
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            existing.add((method, _normalize(rule.rule)))
+    covered = {(case.method, _normalize(case.path)) for case in PERMISSIONS}
+    missing = sorted(existing - covered)
+    assert not missing, f"endpoints missing from PERMISSIONS in {__file__}: {missing}"
+    stale = sorted(covered - existing)
+    assert not stale, f"PERMISSIONS names endpoints that do not exist: {stale}"

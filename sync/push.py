@@ -80,7 +80,10 @@ def run_push(request: PushRequest, user_id: str, port: PushPort, registry: Mutat
             results.append(result)
         except Exception as exc:  # noqa: BLE001 — the transaction is rolled back; tell the client to retry
             raise BatchStopped(exc, last, results) from exc
-    return {"last_mutation_id": last if last is not None else 0, "server_time": port.server_time(),
+    if last is None:  # an empty batch: still answer where the client stands
+        with port.mutation_transaction():
+            last = port.lock_client(client_id)
+    return {"last_mutation_id": last, "server_time": port.server_time(),
             "results": results}
 
 

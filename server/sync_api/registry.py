@@ -26,6 +26,8 @@ def load_handlers() -> None:
     import server.approvals.mutations  # noqa: F401
     import server.customers.feeds  # noqa: F401
     import server.customers.mutations  # noqa: F401
+    import server.followups.feeds  # noqa: F401
+    import server.followups.mutations  # noqa: F401
     import server.notifications.feeds  # noqa: F401
     import server.notifications.mutations  # noqa: F401
     import server.org.feeds  # noqa: F401

@@ -64,6 +64,8 @@ class SqlPushPort:
 
     @contextmanager
     def mutation_transaction(self):
+        # Each mutation sees the database as it is now, not objects cached by earlier ones.
+        db.session.expire_all()
         try:
             yield
         except BaseException:
@@ -78,7 +80,8 @@ class SqlPushPort:
             yield
 
     def lock_client(self, client_id: str) -> int:
-        client = db.session.scalar(select(SyncClient).where(SyncClient.client_id == client_id).with_for_update())
+        client = db.session.scalar(select(SyncClient).where(SyncClient.client_id == client_id)
+                                 .with_for_update().execution_options(populate_existing=True))
         client.last_push_at = utcnow()
         return client.last_mutation_id
 

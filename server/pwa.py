@@ -14,11 +14,6 @@ NO_CACHE = {"index.html", "sw.js", "registerSW.js", "manifest.webmanifest"}
 
 
 def init_app(app: Flask) -> None:
-    @app.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-    def unknown_api(rest: str):
-        # Unknown API paths are 404 for every method (not 405 from the app-shell route below).
-        abort(404)
-
     @app.get("/", defaults={"path": ""})
     @app.get("/<path:path>")
     def pwa(path: str):

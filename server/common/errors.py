@@ -77,8 +77,24 @@ HTTP_CODES = {
 }
 
 
+def _unknown_api_path() -> bool:
+    """A 405 for an /api/ path that only the app-shell route (GET) matched is really a 404."""
+    from flask import current_app, request
+    from werkzeug.exceptions import HTTPException as _HTTPException
+
+    if not request.path.startswith("/api/"):
+        return False
+    try:
+        endpoint, _ = current_app.url_map.bind_to_environ(request.environ).match(method="GET")
+    except _HTTPException:
+        return False
+    return endpoint == "pwa"
+
+
 def http_error_response(exc: HTTPException):
     status = exc.code or 500
+    if status == 405 and _unknown_api_path():
+        return envelope("not_found", "No such API endpoint", {}, 404)
     data = getattr(exc, "data", None) or {}
     if status == 422 and "messages" in data:
         # webargs/marshmallow: {"json": {"field": ["msg"]}} -> the fields themselves

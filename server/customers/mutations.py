@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from server.common import audit
-from server.common.db import utcnow
+from server.common.db import transaction_version, utcnow
 from server.common.errors import NotAuthorized, NotFound, ValidationFailed
 from server.common.history import apply_changes
 from server.common.schemas import StrictSchema
@@ -66,7 +66,12 @@ class TransferArgs(StrictSchema):
 
 
 def _customer(customer_id: uuid.UUID) -> Customer:
-    customer = db.session.get(Customer, customer_id)
+    """The customer, row-locked for this mutation: a write racing a transfer or reclaim is
+    judged against the owner as it is after the other commits. The version counter is taken
+    first, the lock order every writer follows (so they cannot deadlock)."""
+    transaction_version(db.session)
+    customer = db.session.scalar(select(Customer).where(Customer.id == customer_id)
+                                 .with_for_update(of=Customer).execution_options(populate_existing=True))
     if customer is None or customer.voided_at is not None:
         raise NotFound("Customer not found", details={"customer_id": str(customer_id)})
     return customer
@@ -94,6 +99,10 @@ def customer_create(args: dict, ctx: MutationContext) -> dict:
             raise ValidationFailed("Contacts created offline need their id",
                                    details={"fields": {"contacts": ["id required"]}})
     customer = service.create_customer(data, ctx.user)
+    pending = getattr(customer, "pending_approval", None)  # R-C9: parent in another line
+    if pending is not None:
+        return {"code": customer.code, "_notice": service.approval_notice(
+            pending, "Created; the parent is attached once business support approves the line mismatch")}
     return {"code": customer.code}
 
 
@@ -238,8 +247,53 @@ def cofollower_remove(args: dict, ctx: MutationContext) -> dict:
 
 @registry.register("customer.transfer")
 def customer_transfer(args: dict, ctx: MutationContext) -> dict:
+    """R-T1: one or many customers to another rep or manager. Customers that need the
+    department head's approval become pending approvals (`approval_required` notice); the rest
+    move now. Any other refusal refuses the whole batch."""
     data = TransferArgs().load(args)
     receiver = _active_user(data["to_user_id"])
-    customers = [_customer(cid) for cid in dict.fromkeys(data["customer_ids"])]
-    service.transfer_customers(customers, receiver, data["reason"], ctx.user)
-    return {"transferred": len(customers)}
+    customers = [_locked_customer(cid) for cid in dict.fromkeys(data["customer_ids"])]
+    outcome = service.transfer_customers(customers, receiver, data["reason"], ctx.user)
+    result: dict[str, Any] = {"transferred": len(outcome.transferred),
+                              "customer_ids": [str(c.id) for c in outcome.transferred]}
+    notice = outcome.notice()
+    if notice:
+        result["pending_approval_ids"] = notice["details"]["approval_ids"]
+        result["_notice"] = notice
+    return result
+
+
+def _locked_customer(customer_id: uuid.UUID) -> Customer:
+    customer = service.lock_customer(customer_id)
+    if customer.voided_at is not None:
+        raise NotFound("Customer not found", details={"customer_id": str(customer_id)})
+    return customer
+
+
+class RequestChangeArgs(StrictSchema):
+    id = fields.UUID(required=True)  # the approval's id, made on the phone
+    customer_id = fields.UUID(required=True)
+    changes = fields.Dict(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+
+
+class ChangeRequestFields(StrictSchema):
+    name = fields.String(validate=validate.Length(min=2, max=200))
+    tax_id = fields.String(allow_none=True, validate=validate.Length(max=30))
+    industry = fields.String(validate=validate.Length(min=1, max=40))
+    parent_id = fields.UUID(allow_none=True)
+
+
+@registry.register("customer.request_change", creates=lambda a: [a["id"]])
+def customer_request_change(args: dict, ctx: MutationContext) -> dict:
+    """R-T2: name, tax id, industry or parent change through an approval (manager; industry
+    and parent also ops). Applied as a pending approval: `approval_required` names it."""
+    data = RequestChangeArgs().load(args)
+    changes = ChangeRequestFields().load(data["changes"])
+    if not changes:
+        raise ValidationFailed("Name at least one of name, tax_id, industry, parent_id",
+                               details={"fields": {"changes": ["empty"]}})
+    customer = _customer(data["customer_id"])
+    approval = service.request_change(customer, changes, data["reason"], ctx.user, approval_id=data["id"])
+    return {"approval_id": str(approval.id),
+            "_notice": service.approval_notice(approval, "The change waits for approval")}

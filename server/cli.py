@@ -91,6 +91,11 @@ def pools_reclaim(as_of: str | None, dry_run: bool) -> None:
                f"as of {report.as_of.isoformat()}")
     for entry in report.reclaimed:
         click.echo(f"  {entry['code']} {entry['name']} -> {entry['pool']}")
+    handover = getattr(report, "handover", [])
+    if handover:
+        click.echo(f"{'would return' if dry_run else 'returned'} {len(handover)} unhanded customer(s) of leavers")
+        for entry in handover:
+            click.echo(f"  {entry['code']} {entry['name']} -> {entry['pool']}")
 
 
 def _parse_as_of(value: str | None):

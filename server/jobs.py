@@ -12,13 +12,16 @@ log = logging.getLogger("fieldcrm.jobs")
 
 
 def reclaim_job(as_of: datetime | None = None, dry_run: bool = False):
-    """One reclaim run in its own transaction (committed unless dry run)."""
+    """One reclaim run in its own transaction (committed unless dry run), followed by the
+    return of leavers' unhanded customers (R-U2) under the same lock: `report.handover`."""
+    from server.handover.service import return_unhanded
     from server.pools.service import run_reclaim
 
     context.channel.set("job")
     context.write_intent.set(True)
     try:
         report = run_reclaim(as_of, dry_run)
+        report.handover = [] if report.skipped_locked else return_unhanded(as_of, dry_run)
         if dry_run:
             db.session.rollback()
         else:
@@ -34,7 +37,8 @@ def daily_jobs(app) -> None:
     with app.app_context():
         try:
             report = reclaim_job()
-            log.info("reclaim: %d reclaimed, %d warned", len(report.reclaimed), len(report.warned))
+            log.info("reclaim: %d reclaimed, %d warned; %d leavers' customers returned", len(report.reclaimed),
+                     len(report.warned), len(getattr(report, "handover", [])))
         except Exception:  # noqa: BLE001 — logged; tomorrow's run tries again
             log.exception("daily reclaim failed")
 

@@ -157,7 +157,8 @@ class DuplicateMatchSchema(Schema):
     owner_display_name = fields.String(allow_none=True)
     pool = fields.String(allow_none=True)
     visible = fields.Boolean()
-    match = fields.String()
+    match = fields.String()  # name | initials | fuzzy
+    voided = fields.Boolean()
 
 
 class CustomerSearchResultSchema(Schema):

@@ -115,6 +115,10 @@ def update_user(user: User, changes: dict, actor: User | None = None) -> User:
     if revoke and "password_hash" not in entry:
         entry["password"] = ["***", "***"]
     audit.record("user.update", "user", user.id, entry, actor_id=actor.id if actor else None)
+    if "active" in entry and not user.active:
+        from server.handover.service import user_deactivated
+
+        user_deactivated(user, actor)  # R-U2: their customers go on the hand-over list
     return user
 
 

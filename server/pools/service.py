@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select
 
 from server.common import audit
-from server.common.db import advisory_lock, utcnow
+from server.common.db import advisory_lock, transaction_version, utcnow
 from server.common.errors import AppError, NotAuthorized, NotFound, ValidationFailed
 from server.customers import service as customers
 from server.customers.models import CoFollower, Customer, CustomerStatus, Pool, Share
@@ -62,15 +62,21 @@ def browse(user: User, pool: Pool, q: str | None, limit: int, after: str | None)
         query = query.where(or_(Customer.name_key.contains(key, autoescape=True),
                                 Customer.name_initials.startswith(key.lower(), autoescape=True),
                                 Customer.region.contains(q.strip(), autoescape=True)))
+    # A pool customer put there without a release date (released_at is nullable) sorts by its
+    # creation date instead of breaking the cursor (NULLs compare as unknown; None.isoformat()).
+    released_at = func.coalesce(Customer.released_at, Customer.created_at)
     if after:
         released, cid = after.split("|", 1)
-        query = query.where(or_(Customer.released_at < datetime.fromisoformat(released),
-                                and_(Customer.released_at == datetime.fromisoformat(released),
-                                     Customer.id > uuid.UUID(cid))))
-    rows = list(db.session.scalars(query.order_by(Customer.released_at.desc(), Customer.id).limit(limit + 1)))
+        after_at = datetime.fromisoformat(released)
+        if after_at.tzinfo is None:
+            raise ValueError("cursor time without offset")  # a 422 bad cursor, not a 500
+        query = query.where(or_(released_at < after_at,
+                                and_(released_at == after_at, Customer.id > uuid.UUID(cid))))
+    rows = list(db.session.scalars(query.order_by(released_at.desc(), Customer.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    cursor = f"{rows[-1].released_at.isoformat()}|{rows[-1].id}" if more and rows else None
+    last = rows[-1] if rows else None
+    cursor = f"{(last.released_at or last.created_at).isoformat()}|{last.id}" if more and last else None
     return rows, cursor
 
 
@@ -83,6 +89,10 @@ def present_pool_customer(customer: Customer) -> dict:
 
 
 def _locked_customer(customer_id: uuid.UUID) -> Customer:
+    # Lock order of every writer: the sync version (the global counter row, taken on a write's
+    # first flush) before customer rows. Locking the customer first deadlocked with a concurrent
+    # write under it (e.g. a co-follower's new contact takes a key-share lock on the customer).
+    transaction_version(db.session)
     customer = db.session.scalar(select(Customer).where(Customer.id == customer_id)
                                  .with_for_update(of=Customer))
     if customer is None or customer.voided_at is not None:
@@ -143,6 +153,7 @@ def assign_from_pool(customer: Customer, user: User, now: datetime | None = None
     db.session.flush()
     audit.record("customer.claim", "customer", customer.id,
                  {"owner_id": [None, user.id], "pool": [pool, None]}, actor_id=user.id)
+    customers.owner_changed(customer, None, user.id)
 
 
 def return_to_pool(customer: Customer, action: str, reason: str, actor: User | None, now: datetime | None = None) -> Pool:
@@ -170,6 +181,7 @@ def return_to_pool(customer: Customer, action: str, reason: str, actor: User | N
                  {"owner_id": [former, None], "pool": [None, pool], "reason": [None, reason],
                   "co_followers_removed": [[str(u) for u in removed_followers], []]},
                  actor_id=actor.id if actor else None)
+    customers.owner_changed(customer, former, None)
     return pool
 
 
@@ -236,6 +248,11 @@ def run_reclaim(as_of: datetime | None = None, dry_run: bool = False) -> Reclaim
     if not advisory_lock(db.session, RECLAIM_LOCK_KEY):
         report.skipped_locked = True
         return report
+    if not dry_run:
+        # Take the sync version (the global counter's row lock) before locking any customer: the
+        # order of every sync write (version on its first flush, then its rows). Locking the due
+        # customers first deadlocked with a phone's write to one of them (a visit, an edit).
+        transaction_version(db.session)
     due = list(db.session.scalars(select(Customer).where(_due_condition(now)).order_by(Customer.id)
                                   .with_for_update(of=Customer)))
     for customer in due:

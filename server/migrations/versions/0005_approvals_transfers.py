@@ -15,6 +15,13 @@ branch_labels = None
 depends_on = None
 
 
+# Nothing to change: the `approvals` table of 0004 already keeps requester, stages, decisions
+# (approver, decision, comment, time), result and times for every kind (transfer, change_request,
+# subsidiary_line, dispute, pool_claim); void/restore use customers.voided_at/void_reason; the
+# leavers' hand-over list is computed from users.active/deactivated_at. The revision stays so
+# the chain 0004 -> 0005 -> 0006 is unchanged.
+
+
 def upgrade():
     pass
 

@@ -1,0 +1,1 @@
+"""fieldcrm benchmarks (scripts, not tests): see bench/run.py and BENCHMARKS.md."""

@@ -63,12 +63,15 @@ def _import_models() -> None:
     import server.common.audit  # noqa: F401
     import server.common.history  # noqa: F401
     import server.customers.models  # noqa: F401
+    import server.followups.models  # noqa: F401
     import server.notifications.models  # noqa: F401
     import server.org.models  # noqa: F401
     import server.photos.models  # noqa: F401
+    import server.pipeline.models  # noqa: F401
     import server.pools.models  # noqa: F401
     import server.settings.models  # noqa: F401
     import server.sync_api.models  # noqa: F401
+    import server.visits.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -80,10 +83,12 @@ def _register_blueprints(app: Flask) -> None:
     from server.notifications.views import blp as notifications_blp
     from server.org.views import blp as admin_blp
     from server.photos.views import blp as photos_blp
+    from server.pipeline.views import blp as pipeline_blp
     from server.pools.views import blp as pools_blp
+    from server.visits.views import blp as visits_blp
     from server.settings.views import blp as settings_blp
     from server.sync_api.views import blp as sync_blp
 
     for blueprint in (auth_blp, admin_blp, settings_blp, customers_blp, sync_blp, photos_blp, pools_blp,
-                      approvals_blp, notifications_blp, accounts_blp):
+                      approvals_blp, notifications_blp, accounts_blp, visits_blp, pipeline_blp):
         api.register_blueprint(blueprint)

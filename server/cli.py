@@ -121,5 +121,31 @@ def run(host: str, port: int, workers: int) -> None:
     serve(host=host, port=port, workers=workers)
 
 
+@cli.group()
+def customers() -> None:
+    """Customer maintenance."""
+
+
+@customers.command("regrade")
+@click.option("--as-of", "as_of", default=None,
+              help="ISO 8601 date or time to judge grades and classes at (default: now); a date is that day")
+@with_appcontext
+def customers_regrade(as_of: str | None) -> None:
+    """Recompute every customer's grade (R-C7) and class (R-C8); what `fieldcrm run` does daily."""
+    from server.pipeline.grades import parse_as_of, regrade_job
+
+    try:
+        when = parse_as_of(as_of)
+    except ValueError as exc:
+        raise click.BadParameter("use ISO 8601, e.g. 2026-12-31 or 2026-12-31T20:00:00+08:00") from exc
+    report = regrade_job(when)
+    click.echo(f"regraded {report['checked']} customer(s) as of {report['as_of_date']}; "
+               f"{len(report['changed'])} changed")
+    for customer_id, diff in report["changed"].items():
+        click.echo(f"  {customer_id}: " + ", ".join(f"{k} {v[0]} -> {v[1]}" for k, v in diff.items()))
+    click.echo("grades: " + ", ".join(f"{k} {v}" for k, v in sorted(report["counts"]["grade"].items())))
+    click.echo("classes: " + ", ".join(f"{k} {v}" for k, v in sorted(report["counts"]["customer_class"].items())))
+
+
 def main() -> None:
     cli(prog_name="fieldcrm")

@@ -41,6 +41,8 @@ def daily_jobs(app) -> None:
                      len(report.warned), len(getattr(report, "handover", [])))
         except Exception:  # noqa: BLE001 — logged; tomorrow's run tries again
             log.exception("daily reclaim failed")
+        __import__("server.pipeline.grades", fromlist=["daily_regrade"]).daily_regrade()  # R-C7/R-C8, logs its errors
+        __import__("server.followups.service", fromlist=["daily_reminders"]).daily_reminders()  # R-A1 reminders, logs its errors
 
 
 def start_scheduler(app, hour_utc: int = 18) -> threading.Thread:

@@ -51,3 +51,21 @@ describe('errorFromResponse', () => {
     expect(e.message).toBe('');
   });
 });
+
+import { errorText, formatMoney, parseYuanToFen } from './i18n';
+
+describe('formatting', () => {
+  it('formats fen as yuan per locale', () => {
+    expect(formatMoney('zh-CN', 123456789)).toBe('¥1,234,567.89');
+    expect(formatMoney('en', 5)).toContain('0.05');
+  });
+  it('parses typed yuan to integer fen', () => {
+    expect(parseYuanToFen('1,234.5')).toBe(123450);
+    expect(parseYuanToFen('0.07')).toBe(7);
+    expect(parseYuanToFen('abc')).toBeNull();
+  });
+  it('localizes error codes', () => {
+    expect(errorText('zh-CN', { code: 'quota_exceeded', details: { count: 50, limit: 50 } })).toBe('客户数量已达上限（50/50）');
+    expect(errorText('en', { code: 'not_in_pool' })).toContain('no longer in the pool');
+  });
+});

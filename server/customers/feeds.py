@@ -15,10 +15,12 @@ _contact_schema = ContactSchema()
 
 
 def present_customer(customer: Customer, plan: Plan) -> dict:
+    from server.pipeline.grades import missing_profile_fields
     from server.pools.service import days_to_reclaim
 
     data = _customer_schema.dump(service.present_customer(customer, plan.viewer))
     data["days_to_reclaim"] = days_to_reclaim(customer)
+    data["missing_profile_fields"] = missing_profile_fields(customer)  # R-C8, with `customer_class`
     data["co_followers"] = [
         {"user_id": str(user_id), "permission": permission}
         for user_id, permission in db.session.execute(

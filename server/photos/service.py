@@ -1,9 +1,15 @@
 """The photo channel (SPEC §12 "Photos"): take, check, keep and show content-addressed photos.
 
 Only JPEG, PNG and HEIC/HEIF photos are taken, checked twice: by their magic bytes and by
-Pillow, which must open them as that same format, pass `verify()` and decode a draft without
-error. Pillow's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`, kept at its default) is an
-error here, not a warning. Anything refused leaves nothing behind: no row, no file.
+Pillow, which must open them as that same format and decode them without error (a JPEG as a
+1/8-scale grey draft: libjpeg still reads every byte of the scan, so truncation shows, and the
+same decode gives the perceptual hash; a PNG also passes `verify()`, its chunk CRCs). Pillow's
+decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`, kept at its default) is an error here, not a
+warning. Anything refused leaves nothing behind: no row, no file.
+
+A new photo's EXIF facts for visit verification (`server.verification.exif`) are read while
+the pixels decode and the SHA-256 is computed, each in its own thread; once its row is in,
+every visit that names the photo is verified again (`server.visits.service.photo_arrived`).
 """
 from __future__ import annotations
 
@@ -29,13 +35,15 @@ from server.extensions import db
 from server.org.models import User
 from server.photos import storage
 from server.photos.models import MIME_HEIC, MIME_JPEG, MIME_PNG, Photo, PhotoLink, PhotoUpload
+from server.verification import exif
 
 log = logging.getLogger("fieldcrm.photos")
 
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
 THUMB_SIZE = 320
 THUMB_QUALITY = 80
-DRAFT_SIZE = (512, 512)
+# A JPEG decodes at 1/8 scale (DCT scaling), but not below this many pixels a side (phash).
+DRAFT_MIN_SIDE = 128
 
 # Pillow's format id for each kind the magic bytes tell.
 PILLOW_FORMAT = {MIME_JPEG: "JPEG", MIME_PNG: "PNG", MIME_HEIC: "HEIF"}
@@ -174,19 +182,20 @@ def inspect_image(data: bytes) -> ImageFacts:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            if mime == MIME_PNG:  # (JPEG and HEIF have no verify(): theirs does nothing)
+                with Image.open(io.BytesIO(data), formats=formats) as image:
+                    _check_pixels(image)
+                    image.verify()
             with Image.open(io.BytesIO(data), formats=formats) as image:
                 if image.format not in PILLOW_NAMES[mime]:
                     raise InvalidImage("The photo is not what its first bytes say",
                                        details={"reason": "format_mismatch"})
                 _check_pixels(image)
-                image.verify()
-            with Image.open(io.BytesIO(data), formats=formats) as image:
-                _check_pixels(image)
                 full_size = image.size
                 layers = getattr(image, "layer", None)
                 orientation = _orientation(image)
-                if mime == MIME_JPEG:
-                    image.draft("RGB", DRAFT_SIZE)
+                if mime == MIME_JPEG:  # grey is all phash reads (and it skips the colour work)
+                    image.draft("L", tuple(min(side, max(side // 8, DRAFT_MIN_SIDE)) for side in full_size))
                 image.load()  # a full decode (of the draft): truncated data fails here
                 if mime == MIME_JPEG and _jpeg_cut_short(image, full_size, layers):
                     raise InvalidImage("The photo is truncated", details={"reason": "truncated"})
@@ -220,6 +229,33 @@ def _add_uploader(sha256: str, user: User) -> bool:
         .returning(PhotoUpload.user_id)).first() is not None
 
 
+class _Background:
+    """`fn()` in a thread of its own; `result()` waits for it (and re-raises what it raised)."""
+
+    def __init__(self, fn):
+        self._fn, self._value, self._error = fn, None, None
+        self._thread = threading.Thread(target=self._run, name="photo-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # handed to the caller
+            self._error = exc
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _check_hash(sha256: str, actual: str) -> None:
+    if actual != sha256:
+        raise HashMismatch("The bytes do not have the SHA-256 of the address",
+                           details={"expected": sha256, "actual": actual})
+
+
 def store_photo(sha256: str, data: bytes, uploader: User) -> tuple[Photo, bool]:
     """Take the bytes of photo `sha256` from `uploader`: (photo, True) when new, (photo, False)
     when these bytes were already there (idempotent; the uploader may then read it too)."""
@@ -228,18 +264,23 @@ def store_photo(sha256: str, data: bytes, uploader: User) -> tuple[Photo, bool]:
     if len(data) > MAX_PHOTO_BYTES:
         raise PayloadTooLarge("A photo may be at most 15 MB",
                               details={"limit": MAX_PHOTO_BYTES, "size": len(data)})
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != sha256:
-        raise HashMismatch("The bytes do not have the SHA-256 of the address",
-                           details={"expected": sha256, "actual": actual})
+    hashing = _Background(lambda: hashlib.sha256(data).hexdigest())  # the GIL is let go meanwhile
 
     photo = db.session.get(Photo, sha256)
     if photo is None:
-        facts = inspect_image(data)
+        reading = exif.start(data)
+        try:
+            facts, refused = inspect_image(data), None
+        except AppError as exc:
+            facts, refused = None, exc
+        _check_hash(sha256, hashing.result())  # a wrong address is the first thing to say
+        if refused is not None:
+            raise refused
+        exif_facts = reading.result()
         storage.save_original(sha256, data)
         inserted = db.session.execute(_insert(Photo).values(
             sha256=sha256, uploader_id=uploader.id, size=len(data), mime=facts.mime,
-            width=facts.width, height=facts.height, phash=facts.phash,
+            width=facts.width, height=facts.height, phash=facts.phash, exif=exif_facts,
         ).on_conflict_do_nothing().returning(Photo.sha256)).first() is not None
         photo = db.session.get(Photo, sha256)
         if inserted:
@@ -247,9 +288,13 @@ def store_photo(sha256: str, data: bytes, uploader: User) -> tuple[Photo, bool]:
             record("photo.upload", "photo", sha256,
                    {"size": photo.size, "mime": photo.mime, "width": photo.width, "height": photo.height},
                    actor_id=uploader.id)
+            from server.visits.service import photo_arrived
+
+            photo_arrived(sha256)  # visits that named it before its bytes came
             return photo, True
         log.info("photo %s: a concurrent upload stored it first", sha256)
     else:
+        _check_hash(sha256, hashing.result())
         # Known bytes: put the file back if the disk lost it.
         storage.save_original(sha256, data)
     if _add_uploader(sha256, uploader):
@@ -296,8 +341,9 @@ def render_thumbnail(data: bytes, mime: str) -> bytes:
     if mime == MIME_HEIC:
         ensure_heif_opener()
     with Image.open(io.BytesIO(data), formats=[PILLOW_FORMAT[mime]]) as image:
-        if mime == MIME_JPEG:
-            image.draft("RGB", (THUMB_SIZE, THUMB_SIZE))
+        if mime == MIME_JPEG:  # the smallest DCT scale still at least as big as the thumbnail
+            factor = THUMB_SIZE / max(image.size)
+            image.draft("RGB", tuple(max(1, math.ceil(side * factor)) for side in image.size))
         image.load()
         upright = _transposed(image)
         upright.thumbnail((THUMB_SIZE, THUMB_SIZE), Image.Resampling.LANCZOS)

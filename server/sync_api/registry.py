@@ -31,4 +31,8 @@ def load_handlers() -> None:
     import server.notifications.feeds  # noqa: F401
     import server.notifications.mutations  # noqa: F401
     import server.org.feeds  # noqa: F401
+    import server.pipeline.feeds  # noqa: F401
+    import server.pipeline.mutations  # noqa: F401
     import server.pools.mutations  # noqa: F401
+    import server.visits.feeds  # noqa: F401
+    import server.visits.mutations  # noqa: F401

@@ -18,7 +18,7 @@ from api_helpers import bearer, error_of
 from conftest import TEST_PASSWORD
 
 ROLES = ("anonymous", "rep", "manager", "ops", "admin")  # every entry names these; `owner` is optional
-ERROR_CODES = {401: "unauthenticated", 403: "not_authorized", 404: "not_found"}
+ERROR_CODES = {401: "unauthenticated", 403: "not_authorized", 404: "not_found", 422: "not_flagged"}
 
 
 @dataclass
@@ -117,6 +117,51 @@ PERMISSIONS: list[Case] = [
     Case("POST", "/api/v1/approvals/{customer}/decide",
          {"anonymous": 401, "rep": 404, "manager": 404, "ops": 404, "admin": 404, "owner": 404},
          body=lambda w: {"decision": "approve"}),
+    Case("GET", "/api/v1/customers/flagged",
+         {"anonymous": 401, "rep": 403, "manager": 200, "ops": 403, "admin": 200, "owner": 403}),
+    Case("POST", "/api/v1/customers/flagged/return",
+         {"anonymous": 401, "rep": 403, "manager": 422, "ops": 403, "admin": 422, "owner": 403},
+         body=lambda w: {"customer_ids": [str(w.customer.id)], "reason": "无效跟踪"},
+         note="the world's customer is not flagged, so the managers' answer is not_flagged"),
+    # sales pipeline (R-S1–R-S5): online reads and writes beside sync; {customer} is no pipeline id
+    Case("GET", "/api/v1/pipeline/summary", EVERY_USER, note="totals over the opportunities the caller may see"),
+    Case("GET", "/api/v1/pipeline/opportunities", EVERY_USER),
+    Case("POST", "/api/v1/pipeline/opportunities",
+         {"anonymous": 401, "rep": 404, "manager": 403, "ops": 403, "admin": 201, "owner": 201},
+         body=lambda w: {"customer_id": str(w.customer.id), "name": "上云项目", "need": "扩容", "budget": "已批",
+                         "timeline": "Q3"},
+         note="the owner, a write co-follower or an admin (R-S2)"),
+    Case("GET", "/api/v1/pipeline/opportunities/{customer}", {"anonymous": 401, **{r: 404 for r in ROLES[1:]},
+                                                              "owner": 404}),
+    Case("PATCH", "/api/v1/pipeline/opportunities/{customer}", {"anonymous": 401, **{r: 404 for r in ROLES[1:]},
+                                                                "owner": 404},
+         body=lambda w: {"changes": {"champion": "张总"}}),
+    Case("POST", "/api/v1/pipeline/opportunities/{customer}/stage", {"anonymous": 401, **{r: 404 for r in ROLES[1:]},
+                                                                     "owner": 404},
+         body=lambda w: {"stage": "solution"}),
+    Case("GET", "/api/v1/pipeline/deals", EVERY_USER),
+    Case("POST", "/api/v1/pipeline/deals",
+         {"anonymous": 401, "rep": 404, "manager": 403, "ops": 403, "admin": 201, "owner": 201},
+         body=lambda w: {"customer_id": str(w.customer.id), "contract_no": "HT-PERM-1", "amount": 100_00}),
+    Case("GET", "/api/v1/pipeline/deals/{customer}", {"anonymous": 401, **{r: 404 for r in ROLES[1:]}, "owner": 404}),
+    Case("POST", "/api/v1/pipeline/deals/{customer}/sign", {"anonymous": 401, **{r: 404 for r in ROLES[1:]},
+                                                            "owner": 404}, body=lambda w: {}),
+    Case("GET", "/api/v1/pipeline/payments", EVERY_USER),
+    Case("POST", "/api/v1/pipeline/payments", {"anonymous": 401, **{r: 404 for r in ROLES[1:]}, "owner": 404},
+         body=lambda w: {"deal_id": str(w.customer.id), "amount": 100, "received_date": "2026-01-05"}),
+    Case("PUT", "/api/v1/pipeline/attachments/{customer}", {"anonymous": 401, **{r: 404 for r in ROLES[1:]},
+                                                            "owner": 404},
+         note="not a SHA-256: the same 404 as an unknown one"),
+    Case("GET", "/api/v1/pipeline/attachments/{customer}", {"anonymous": 401, **{r: 404 for r in ROLES[1:]},
+                                                            "owner": 404}),
+    Case("GET", "/api/v1/visits", EVERY_USER),
+    Case("GET", "/api/v1/visits/review",
+         {"anonymous": 401, "rep": 403, "manager": 200, "ops": 403, "admin": 200, "owner": 403}),
+    Case("GET", "/api/v1/visits/{customer}",
+         {"anonymous": 401, "rep": 404, "manager": 404, "ops": 404, "admin": 404, "owner": 404}, note="no such visit"),
+    Case("POST", "/api/v1/visits/{customer}/review",
+         {"anonymous": 401, "rep": 404, "manager": 404, "ops": 404, "admin": 404, "owner": 404},
+         body=lambda w: {"decision": "confirm"}),
 ]
 
 

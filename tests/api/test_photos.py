@@ -119,7 +119,10 @@ def test_phone_jpeg_201_then_200_one_row_one_file(app, client, db_ctx, rep, rep_
         photo = session.get(Photo, digest)
         assert photo.uploader_id == rep.id
         assert len(photo.phash) == 16 and int(photo.phash, 16) >= 0
-        assert photo.exif is None
+        # what visit verification reads from the EXIF (server.verification.exif)
+        assert photo.exif["gps"] == {"lat": 60.1467056, "lng": 24.9067722}
+        assert photo.exif["gps_time"] == "2022-08-14T11:12:32Z"
+        assert photo.exif["offset_time_original"] == "+03:00"
 
 
 def test_get_full_is_the_bytes_with_cache_headers(client, rep_h):

@@ -11,14 +11,17 @@ from conftest import _database, make_app
 from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 
+from server.accounts.models import Account, AccountStatus
 from server.cli import cli
 from server.common.audit import AuditEntry
 from server.common.db import utcnow
 from server.customers.identity import is_valid_tax_id
-from server.customers.models import Contact, Customer, Pool
+from server.customers.models import CoFollower, Contact, Customer, Pool, Share
 from server.customers.service import industry_pool, line_of_industry
 from server.demo.loader import DEMO_PASSWORD
 from server.extensions import db
+from server.followups.models import FollowUp
+from server.followups.service import flagged_customers, invalid_reasons
 from server.org.models import BusinessLine, Department, Role, User
 from server.settings.service import get_settings
 
@@ -40,7 +43,8 @@ def run_demo(app, *args: str):
 def counts(app) -> dict[str, int]:
     with app.app_context():
         return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
-                for model in (Customer, Contact, User, Department, AuditEntry)}
+                for model in (Customer, Contact, User, Department, AuditEntry, CoFollower, Share, Account,
+                              FollowUp)}
 
 
 @pytest.fixture(autouse=True)
@@ -181,6 +185,80 @@ def test_some_customers_are_in_pools(demo_db):
         assert c.last_progress_at <= c.released_at
 
 
+def test_co_followers_and_shares_on_owned_customers(demo_db):
+    session = demo_db
+    followers = session.scalars(select(CoFollower)).all()
+    assert {f.permission for f in followers} == {"read", "write"}
+    for f in followers:
+        customer = session.get(Customer, f.customer_id)
+        assert customer.owner_id is not None and f.user_id != customer.owner_id
+        assert f.added_by_id == customer.owner_id
+        assert session.get(User, f.user_id).business_line == customer.business_line
+    shares = session.scalars(select(Share)).all()
+    assert shares and any(s.user_id for s in shares) and any(s.department_id for s in shares)
+    for s in shares:
+        customer = session.get(Customer, s.customer_id)
+        assert customer.owner_id is not None and s.shared_by_id == customer.owner_id
+        assert s.user_id != customer.owner_id
+
+
+def test_accounts_follow_their_customers_owner(demo_db):
+    session = demo_db
+    accounts = session.scalars(select(Account)).all()
+    assert len(accounts) > 20
+    assert len({a.account for a in accounts}) == len(accounts)
+    statuses = Counter(a.status for a in accounts)
+    assert all(statuses[s] > 0 for s in AccountStatus), statuses
+    for a in accounts:
+        customer = session.get(Customer, a.customer_id)
+        assert a.owner_id == customer.owner_id  # None for pool customers
+        assert (a.real_name is None) == (a.verified_at is None) == (a.status == AccountStatus.unverified)
+        if a.status == AccountStatus.filed:
+            assert a.verified_at <= a.filed_at <= utcnow()
+        else:
+            assert a.filed_at is None
+        assert customer.created_at <= a.created_at <= utcnow()
+    assert any(a.owner_id is None for a in accounts) and any(a.owner_id for a in accounts)
+
+
+def test_follow_ups_over_the_last_months(demo_db):
+    session = demo_db
+    settings = get_settings()
+    rows = session.scalars(select(FollowUp)).all()
+    assert len(rows) > 200
+    valid = [f for f in rows if f.valid]
+    assert 0.7 * len(rows) < len(valid) < len(rows)
+    assert utcnow() - min(f.created_at for f in rows) > timedelta(days=120)
+    reasons = Counter(r for f in rows for r in f.invalid_reasons)
+    assert reasons["empty_phrase"] > 0 and reasons["too_short"] > 0 and reasons["no_contact"] > 0
+    assert {f.kind.value for f in rows} == {"visit", "phone", "email", "wechat", "other"}
+    assert any(f.next_contact_at and f.next_contact_at > utcnow() for f in rows)
+    for f in rows:
+        customer = session.get(Customer, f.customer_id)
+        # the stored reasons are exactly what the rules say
+        assert f.invalid_reasons == invalid_reasons(f.content, f.contact_id, settings)
+        assert f.valid == (not f.invalid_reasons)
+        if f.contact_id:
+            assert session.get(Contact, f.contact_id).customer_id == customer.id
+        assert customer.created_at <= f.created_at <= utcnow()
+        if f.valid:  # valid follow-ups are progress: none after the customer's last progress
+            assert f.created_at <= customer.last_progress_at
+        if customer.owner_id is not None:
+            writers = {c.user_id for c in session.scalars(select(CoFollower).where(
+                CoFollower.customer_id == customer.id, CoFollower.permission == "write"))}
+            assert f.author_id in {customer.owner_id} | writers
+
+
+def test_a_few_customers_are_flagged_by_invalid_tracking(demo_db):
+    session = demo_db
+    admin = session.scalar(select(User).where(User.username == "admin"))
+    flagged = flagged_customers(admin)
+    owned = session.scalar(select(func.count()).select_from(Customer).where(Customer.owner_id.is_not(None)))
+    assert 0 < len(flagged) < 0.3 * owned
+    codes = {r["code"] for item in flagged for r in item["reasons"]}
+    assert "no_valid_follow_up" in codes and "no_key_contact" in codes
+
+
 def test_second_run_changes_nothing(demo_run):
     app, _ = demo_run
     before = counts(app)
@@ -199,7 +277,11 @@ def test_deterministic_for_a_seed(fresh_app):
                 select(Customer.name, Customer.industry, Customer.tax_id, Customer.lat, User.username)
                 .outerjoin(User, User.id == Customer.owner_id).order_by(Customer.code)).all()
             users = db.session.execute(select(User.username, User.display_name).order_by(User.username)).all()
-        return [tuple(r) for r in customers], [tuple(r) for r in users]
+            activity = sorted(db.session.execute(select(FollowUp.content, FollowUp.valid, Customer.name)
+                                                 .join(Customer, Customer.id == FollowUp.customer_id)).all())
+            accounts = sorted(db.session.execute(select(Account.account, Account.status)).all())
+        return ([tuple(r) for r in customers], [tuple(r) for r in users], [tuple(r) for r in activity],
+                [tuple(r) for r in accounts])
 
     first = names(7)
     assert names(7) == first

@@ -142,6 +142,7 @@ def _load(rng: random.Random, activity_rng: random.Random, now: datetime, custom
         # Separate generators: adding these steps leaves the data above unchanged for a seed.
         load_demo_pipeline(random.Random(activity_rng.random() * 1e9 + 1), owned, reps, now=now)
         load_demo_visits(random.Random(activity_rng.random() * 1e9 + 2), owned, now=now)
+        _add_pending_approvals(reps, plans)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -538,3 +539,21 @@ def _add_follow_ups(rng: random.Random, now: datetime, plan: _Plan, authors: lis
                                      "content": content, "next_contact_at": next_contact_at,
                                      "valid": follow_up.valid, "invalid_reasons": reasons}),
                      actor_id=follow_up.author_id)
+
+
+def _add_pending_approvals(reps: list[_Rep], plans: list[_Plan]) -> None:
+    """A few requests waiting in the inboxes, made through the real rules: SMB reps asking to
+    claim from an industry pool (ops decide), and a rename waiting for a manager."""
+    from server.customers.models import Pool
+    from server.customers.service import request_change
+    from server.pools.service import claim
+
+    smb_reps = [r.user for r in reps if r.line == BusinessLine.SMB]
+    industry_pooled = [p.customer for p in plans if p.owner is None and p.customer.pool not in (None, Pool.public)]
+    for rep, customer in zip(smb_reps, industry_pooled[:2]):
+        claim(customer.id, rep)
+    owned = next((p for p in plans if p.owner is not None and p.owner.line == BusinessLine.KA), None)
+    if owned is not None:
+        request_change(owned.customer, {"name": owned.customer.name.replace("有限公司", "股份有限公司", 1)
+                                        if "股份" not in owned.customer.name else owned.customer.name + "(集团)"},
+                       "工商变更：公司改制", owned.owner.user)

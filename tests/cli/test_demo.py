@@ -131,7 +131,8 @@ def test_customers_are_realistic(demo_db):
         assert 30.6 <= c.lat <= 31.9 and 120.8 <= c.lng <= 122.1, (c.name, c.lat, c.lng)
         assert c.region.startswith("上海市") and c.address.startswith(c.region)
         assert c.business_line == line_of_industry(c.industry)
-        assert c.status.value in ("potential", "intent", "lost")
+        # `signed` only ever comes from a signed deal (R-C6)
+        assert c.status.value in ("potential", "intent", "lost") or (c.status.value == "signed" and c.deal_total > 0)
         assert c.introduction and len(c.introduction) <= 200
         assert c.created_at.tzinfo is not None and c.created_at <= utcnow()
         assert c.last_progress_at is not None and c.created_at <= c.last_progress_at <= utcnow()
@@ -183,6 +184,18 @@ def test_some_customers_are_in_pools(demo_db):
         assert c.pool in (industry_pool(c.business_line), Pool.public)
         assert c.released_at is not None and c.created_at <= c.released_at < utcnow()
         assert c.last_progress_at <= c.released_at
+
+
+def test_approvals_wait_in_the_inboxes(demo_db):
+    from server.approvals.models import Approval
+
+    pending = demo_db.scalars(select(Approval).where(Approval.status == "pending")).all()
+    kinds = sorted(a.kind for a in pending)
+    assert kinds.count("pool_claim") >= 1 and "change_request" in kinds
+    for approval in pending:
+        if approval.kind == "pool_claim":  # an SMB rep asked for an industry-pool customer
+            assert approval.stages == ["ops"]
+            assert demo_db.get(Customer, approval.customer_id).pool not in (None, Pool.public)
 
 
 def test_co_followers_and_shares_on_owned_customers(demo_db):

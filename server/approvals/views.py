@@ -1,8 +1,6 @@
 """Approvals inbox (SPEC R-T3): list, one approval, decide."""
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 
 from flask.views import MethodView
@@ -11,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from server.approvals import disputes, service
 from server.common.auth import login_required, me
-from server.common.errors import ValidationFailed
+from server.common.cursors import decode_cursor, encode_cursor
 from server.common.schemas import StrictSchema
 
 blp = Blueprint("approvals", __name__, url_prefix="/api/v1/approvals", description="approvals")
@@ -67,16 +65,6 @@ class ApprovalListSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
-def _decode(cursor: str | None) -> tuple[str, str] | None:
-    if not cursor:
-        return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return str(value[0]), str(uuid.UUID(value[1]))
-    except (ValueError, TypeError, IndexError, json.JSONDecodeError) as exc:
-        raise ValidationFailed("Bad cursor", details={"fields": {"cursor": ["not a cursor"]}}) from exc
-
-
 @blp.route("")
 class Approvals(MethodView):
     @login_required()
@@ -86,10 +74,9 @@ class Approvals(MethodView):
         """The caller's approvals: what they decide and what they requested, newest first."""
         user = me()
         rows, cursor = service.list_approvals(user, args["status"], args["kind"], args["box"], args["limit"],
-                                              _decode(args["cursor"]))
+                                              decode_cursor(args["cursor"]))
         return {"items": [service.present_approval(a, user) for a in rows],
-                "next_cursor": base64.urlsafe_b64encode(json.dumps(list(cursor)).encode()).decode()
-                if cursor else None}
+                "next_cursor": encode_cursor(cursor)}
 
 
 @blp.route("/<uuid:approval_id>")

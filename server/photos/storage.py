@@ -12,13 +12,12 @@ the database row commits; a row whose commit fails leaves an orphan file, which 
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from pathlib import Path
 
 from flask import current_app
 
-SHA256_RE = re.compile(r"[0-9a-f]{64}")
+from server.common.blobs import SHA256_RE
 
 
 def _check(sha256: str) -> str:

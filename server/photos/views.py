@@ -5,18 +5,16 @@ nobody uploaded (SPEC §12): a malformed hash, an unknown one and one the caller
 """
 from __future__ import annotations
 
-from flask import Response, request, send_file
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from server.common import blobs
 from server.common.auth import login_required, me
 from server.photos import service, storage
 from server.photos.schemas import PhotoGetArgs, PhotoSchema
 
 blp = Blueprint("photos", __name__, url_prefix="/api/v1/photos", description="Photos")
-
-CACHE_CONTROL = "private, max-age=31536000, immutable"
-READ_CHUNK = 1 << 20
 
 _RAW_BODY = {"requestBody": {"required": True, "description": "The image bytes (JPEG, PNG or HEIC), at most 15 MB",
                              "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
@@ -24,28 +22,8 @@ _IMAGE = {"content": {mime: {"schema": {"type": "string", "format": "binary"}}
                       for mime in ("image/jpeg", "image/png", "image/heic")}}
 
 
-def _read_body(limit: int) -> bytes:
-    """The request body, refusing (413) anything over `limit` without ever holding more than
-    limit + 1 bytes, whether or not the client sent a Content-Length."""
-    length = request.content_length
-    if length is not None and length > limit:
-        raise service.PayloadTooLarge("A photo may be at most 15 MB", details={"limit": limit, "size": length})
-    stream = request.stream
-    body = bytearray()
-    while len(body) <= limit:
-        chunk = stream.read(min(READ_CHUNK, limit + 1 - len(body)))
-        if not chunk:
-            break
-        body += chunk
-    if len(body) > limit:
-        raise service.PayloadTooLarge("A photo may be at most 15 MB", details={"limit": limit})
-    return bytes(body)
-
-
 def _valid_sha(sha256: str) -> str:
-    if not storage.SHA256_RE.fullmatch(sha256):
-        raise service.photo_not_found()
-    return sha256
+    return blobs.valid_sha(sha256, service.photo_not_found)
 
 
 @blp.route("/<string:sha256>")
@@ -58,7 +36,7 @@ class PhotoBySha(MethodView):
         """Upload a photo under the SHA-256 of its bytes. 413 over 15 MB, 422 `hash_mismatch`,
         415 `unsupported_media_type`, 422 `invalid_image`: nothing is stored then."""
         _valid_sha(sha256)
-        data = _read_body(service.MAX_PHOTO_BYTES)
+        data = blobs.read_body(service.MAX_PHOTO_BYTES, service.PayloadTooLarge, "A photo may be at most 15 MB")
         photo, created = service.store_photo(sha256, data, me())
         return service.present(photo), 201 if created else 200
 
@@ -69,10 +47,7 @@ class PhotoBySha(MethodView):
         "already uploaded?" check before it sends the bytes)."""
         photo = service.get_visible_photo(me(), _valid_sha(sha256))
         service.require_file(photo)
-        response = Response(status=200, mimetype=photo.mime)
-        response.set_etag(photo.sha256)
-        response.headers["Cache-Control"] = "private, no-cache"
-        return response
+        return blobs.head_response(photo.mime, photo.sha256)
 
     @login_required()
     @blp.arguments(PhotoGetArgs, location="query")
@@ -88,10 +63,5 @@ class PhotoBySha(MethodView):
             response = Response(service.thumbnail(photo), mimetype="image/jpeg")
             response.set_etag(f"{photo.sha256}-thumb")
             response.last_modified = photo.created_at
-            response = response.make_conditional(request)
-        else:
-            response = send_file(storage.original_path(photo.sha256), mimetype=photo.mime, conditional=True,
-                                 etag=photo.sha256, last_modified=photo.created_at)
-        response.headers["Cache-Control"] = CACHE_CONTROL
-        response.headers.pop("Expires", None)
-        return response
+            return blobs.cache_forever(response.make_conditional(request))
+        return blobs.send_stored(storage.original_path(photo.sha256), photo.mime, photo.sha256, photo.created_at)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response, request, send_file
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 import server.pipeline.grades  # noqa: F401 — installs the class hooks
+from server.common import blobs
 from server.common.auth import login_required, me
 from server.photos import service as photos
-from server.photos import storage
 from server.pipeline import attachments, service
 from server.pipeline.mutations import load_changes
 from server.pipeline.schemas import (AttachmentOut, DealCreateSchema, DealListArgs, DealOut, DealSignSchema,
@@ -25,8 +25,6 @@ from server.pipeline.schemas import (AttachmentOut, DealCreateSchema, DealListAr
 
 blp = Blueprint("pipeline", __name__, url_prefix="/api/v1/pipeline",
                 description="Sales pipeline: opportunities, deals, payments, attachments (amounts in fen)")
-
-READ_CHUNK = 1 << 20
 
 
 @blp.route("/summary")
@@ -149,27 +147,8 @@ _RAW_BODY = {"requestBody": {"required": True,
                                                                                  "format": "binary"}}}}}
 
 
-def _read_body(limit: int) -> bytes:
-    request.max_content_length = limit + 1  # this route's own limit, above the app-wide one
-    length = request.content_length
-    if length is not None and length > limit:
-        raise photos.PayloadTooLarge("An attachment may be at most 20 MB", details={"limit": limit, "size": length})
-    stream = request.stream
-    body = bytearray()
-    while len(body) <= limit:
-        chunk = stream.read(min(READ_CHUNK, limit + 1 - len(body)))
-        if not chunk:
-            break
-        body += chunk
-    if len(body) > limit:
-        raise photos.PayloadTooLarge("An attachment may be at most 20 MB", details={"limit": limit})
-    return bytes(body)
-
-
 def _valid_sha(sha256: str) -> str:
-    if not storage.SHA256_RE.fullmatch(sha256):
-        raise attachments.not_found()
-    return sha256
+    return blobs.valid_sha(sha256, attachments.not_found)
 
 
 @blp.route("/attachments/<string:sha256>")
@@ -182,7 +161,9 @@ class AttachmentBySha(MethodView):
         """Upload a contract document or proof under the SHA-256 of its bytes. 413 over 20 MB,
         422 `hash_mismatch`, 415 `unsupported_media_type`, 422 `invalid_image`: nothing stored."""
         _valid_sha(sha256)
-        data = _read_body(attachments.MAX_ATTACHMENT_BYTES)
+        limit = attachments.MAX_ATTACHMENT_BYTES
+        request.max_content_length = limit + 1  # this route's own limit, above the app-wide one
+        data = blobs.read_body(limit, photos.PayloadTooLarge, "An attachment may be at most 20 MB")
         attachment, created = attachments.store(sha256, data, me())
         return attachments.present(attachment), 201 if created else 200
 
@@ -191,10 +172,7 @@ class AttachmentBySha(MethodView):
     def head(self, sha256: str):
         attachment = attachments.get_visible(me(), _valid_sha(sha256))
         attachments.require_file(attachment)
-        response = Response(status=200, mimetype=attachment.mime)
-        response.set_etag(attachment.sha256)
-        response.headers["Cache-Control"] = "private, no-cache"
-        return response
+        return blobs.head_response(attachment.mime, attachment.sha256)
 
     @login_required()
     @blp.response(200, description="The bytes as uploaded", content_type="application/pdf")
@@ -203,11 +181,9 @@ class AttachmentBySha(MethodView):
         or payment refers to them; 404 for everyone else."""
         attachment = attachments.get_visible(me(), _valid_sha(sha256))
         attachments.require_file(attachment)
-        response = send_file(attachments.path_of(attachment.sha256), mimetype=attachment.mime, conditional=True,
-                             etag=attachment.sha256, last_modified=attachment.created_at)
-        response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+        response = blobs.send_stored(attachments.path_of(attachment.sha256), attachment.mime, attachment.sha256,
+                                     attachment.created_at)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Content-Security-Policy"] = "sandbox"
-        response.headers.pop("Expires", None)
         return response
 

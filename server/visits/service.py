@@ -16,8 +16,6 @@ Lock order, as every writer: the sync version, then the customer row, then the v
 """
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 from sqlalchemy import and_, literal, or_, select
 
 from server.common import audit
+from server.common.cursors import decode_cursor, encode_cursor
 from server.common.db import transaction_version, utcnow
 from server.common.errors import Conflict, NotAuthorized, NotFound, ValidationFailed
 from server.common.history import apply_changes
@@ -340,29 +339,23 @@ def get_visible_visit(user: User, visit_id: uuid.UUID) -> Visit:
     return visit
 
 
-def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not cursor:
-        return None
-    try:
-        at, last = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        value = datetime.fromisoformat(at)
-        if value.tzinfo is None:
-            raise ValueError("naive")
-        return value, uuid.UUID(last)
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed("Bad cursor", details={"fields": {"cursor": ["not a cursor"]}}) from exc
+def _cursor_key(value) -> tuple[datetime, uuid.UUID]:
+    at, last = value
+    moment = datetime.fromisoformat(at)
+    if moment.tzinfo is None:
+        raise ValueError("naive")
+    return moment, uuid.UUID(last)
 
 
 def _page(query, limit: int, cursor: str | None) -> tuple[list[Visit], str | None]:
-    after = _decode_cursor(cursor)
+    after = decode_cursor(cursor, _cursor_key)
     if after:
         query = query.where(or_(Visit.received_at < after[0],
                                 and_(Visit.received_at == after[0], Visit.id < after[1])))
     rows = list(db.session.scalars(query.order_by(Visit.received_at.desc(), Visit.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = (base64.urlsafe_b64encode(json.dumps([rows[-1].received_at.isoformat(), str(rows[-1].id)])
-                                            .encode()).decode() if more and rows else None)
+    next_cursor = encode_cursor([rows[-1].received_at.isoformat(), str(rows[-1].id)]) if more and rows else None
     return rows, next_cursor
 
 

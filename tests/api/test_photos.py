@@ -34,8 +34,11 @@ def put(client, headers, data: bytes, digest: str | None = None, content_type="a
 
 
 def files_for(app, digest: str) -> list[Path]:
-    """Every file whose name holds the hash: originals, thumbnails, leftover temporaries."""
-    return sorted(Path(app.config["PHOTO_DIR"]).rglob(f"*{digest}*"))
+    """Every file of the photo store whose name holds the hash: originals, thumbnails, leftover
+    temporaries. The contract-attachment store under `attachments/` is a separate channel (other
+    tests may keep the same bytes there: files outlive the per-test rollback)."""
+    root = Path(app.config["PHOTO_DIR"])
+    return sorted(p for p in root.rglob(f"*{digest}*") if p.relative_to(root).parts[0] != "attachments")
 
 
 def rows(db_ctx, model, **where) -> int:

@@ -13,59 +13,20 @@ The organisation (`world` fixture):
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pytest
 
-PUSH = "/api/v1/sync/push"
-PULL = "/api/v1/sync/pull"
-INDUSTRY = {"KA": "finance", "INTERNET": "video", "RETAIL": "brand", "PUBLIC": "government", "SMB": "other"}
-
-
-def new_id() -> str:
-    from server.common.db import uuid7
-
-    return str(uuid7())
+import helpers
+from helpers import (INDUSTRY, PULL, PUSH, error_of, move_to_pool, new_id, session_of, set_fields,  # noqa: F401
+                     set_settings)
+from helpers import Phone as SyncPhone
 
 
 def ok(response) -> Any:
-    assert response.status_code in (200, 201), (response.status_code, response.get_data(as_text=True)[:800])
-    return response.get_json()
-
-
-def error_of(response, status: int, code: str) -> dict:
-    """The one error envelope (SPEC §13) with this status and code; its `error` object."""
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:800])
-    body = response.get_json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    assert body["error"]["code"] == code, body["error"]
-    return body["error"]
-
-
-@contextmanager
-def session_of(app):
-    from server.extensions import db
-
-    with app.app_context():
-        yield db.session
-        db.session.commit()
-
-
-def set_settings(app, changes: dict) -> None:
-    from server.settings.service import update_settings
-
-    with session_of(app):
-        update_settings(changes)
-
-
-def set_fields(app, model, entity_id, **values) -> None:
-    with session_of(app) as session:
-        row = session.get(model, uuid.UUID(str(entity_id)))
-        for key, value in values.items():
-            setattr(row, key, value)
+    return helpers.ok(response, (200, 201))
 
 
 def customer_row(app, customer_id):
@@ -104,57 +65,19 @@ def notifications(app, user, kind: str | None = None) -> list:
         return rows
 
 
-def move_to_pool(app, customer_id, pool: str) -> None:
-    """Make an owned customer an unowned pool customer (no cooldown for anybody)."""
-    from server.common.db import utcnow
-    from server.customers.models import Customer, Pool
-
-    with session_of(app) as session:
-        customer = session.get(Customer, uuid.UUID(str(customer_id)))
-        customer.owner_id, customer.owner = None, None
-        customer.pool = Pool(pool)
-        customer.origin_pool = Pool(pool)
-        customer.released_at = utcnow()
-
-
-class Device:
+class Device(SyncPhone):
     """One install of the app for one user: its client id, outbox numbering, cookie and state."""
 
-    def __init__(self, client, factory, user):
-        self.client, self.user = client, user
-        self.headers = factory.headers(user)
-        self.client_id = str(uuid.uuid4())
-        self.next_id = 1
-        self.cookie = None
-        self.state: dict[tuple[str, str], dict] = {}
-
-    def push(self, name: str, args: dict) -> dict:
-        mutation = {"id": self.next_id, "name": name, "args": args, "client_time": "2026-11-23T09:15:00+08:00"}
-        self.next_id += 1
-        body = ok(self.client.post(PUSH, json={"client_id": self.client_id, "schema_version": 1,
-                                               "mutations": [mutation]}, headers=self.headers))
-        [result] = body["results"]
-        return result
-
     def pull(self) -> dict:
-        body = {}
+        """Pull until has_more is false; the last page."""
         while True:
-            body = ok(self.client.post(PULL, json={"client_id": self.client_id, "schema_version": 1,
-                                                   "cookie": self.cookie, "limit": 2000}, headers=self.headers))
-            if body.get("reset"):
-                self.state = {}
-            for op in body["patch"]:
-                key = (op["entity"], op["id"])
-                if op["op"] == "put":
-                    self.state[key] = op["data"]
-                else:
-                    self.state.pop(key, None)
-            self.cookie = body["cookie"]
-            if not body.get("has_more"):
-                return body
+            page = self.pull_page()
+            if not page["has_more"]:
+                return page
 
     def get(self, entity: str, entity_id) -> dict | None:
-        return self.state.get((entity, str(entity_id)))
+        op = self.state.get((entity, str(entity_id)))
+        return op["data"] if op is not None else None
 
 
 def applied_with_approval(result: dict) -> str:

@@ -10,29 +10,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-PUSH = "/api/v1/sync/push"
-PULL = "/api/v1/sync/pull"
+from helpers import CLIENT_TIME, PULL, PUSH, error_of, new_id, ok, ops_of, pull, push  # noqa: F401
+
 REJECTIONS = "/api/v1/sync/rejections"
 
 
-def new_id() -> str:
-    """An entity id as the phone makes it (UUIDv7)."""
-    from server.common.db import uuid7
-
-    return str(uuid7())
-
-
-def push(client, headers, client_id, mutations, schema_version=1):
-    return client.post(PUSH, json={"client_id": client_id, "schema_version": schema_version,
-                                   "mutations": mutations}, headers=headers)
-
-
-def pull(client, headers, client_id, cookie=None, limit=2000, schema_version=1):
-    return client.post(PULL, json={"client_id": client_id, "schema_version": schema_version,
-                                   "cookie": cookie, "limit": limit}, headers=headers)
-
-
-def mutation(mid: int, name: str, args: dict, client_time: str | None = "2026-11-23T09:15:00+08:00") -> dict:
+def mutation(mid: int, name: str, args: dict, client_time: str | None = CLIENT_TIME) -> dict:
     item = {"id": mid, "name": name, "args": args}
     if client_time:
         item["client_time"] = client_time
@@ -44,28 +27,8 @@ def numbered(first: int, specs: list[tuple[str, dict]]) -> list[dict]:
     return [mutation(first + i, name, args) for i, (name, args) in enumerate(specs)]
 
 
-def error_of(response, status: int, code: str) -> dict:
-    """The one error envelope (SPEC §13) with this status and code; its `error` object."""
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:800])
-    body = response.get_json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    error = body["error"]
-    assert error["code"] == code, error
-    assert isinstance(error["details"], dict)
-    return error
-
-
-def ok(response) -> dict:
-    assert response.status_code == 200, (response.status_code, response.get_data(as_text=True)[:800])
-    return response.get_json()
-
-
 def statuses(answer: dict) -> list[tuple[int, str]]:
     return [(r["id"], r["status"]) for r in answer["results"]]
-
-
-def ops_of(patch: list[dict], entity: str | None = None, op: str | None = None) -> dict[str, dict]:
-    return {o["id"]: o for o in patch if (entity is None or o["entity"] == entity) and (op is None or o["op"] == op)}
 
 
 def customer_args(factory, **overrides) -> dict:

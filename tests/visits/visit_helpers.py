@@ -15,17 +15,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "verification"))
 from exif_photos import (CANON_GIMP, HEIF, IPHONE, JOLLA, NIKON, NOKIA, ODD_FILES, fixture_bytes,  # noqa: E402,F401
                          resized_copy, rewrite, taken)
 
-PUSH = "/api/v1/sync/push"
-PULL = "/api/v1/sync/pull"
+from helpers import PULL, PUSH, new_id, ops_of  # noqa: E402,F401
+from helpers import Phone as SyncPhone  # noqa: E402
+
 PHOTOS = "/api/v1/photos/"
 VISITS = "/api/v1/visits"
 SHOP = {"lat": 31.2304, "lng": 121.4737}
-
-
-def new_id() -> str:
-    from server.common.db import uuid7
-
-    return str(uuid7())
 
 
 def sha(data: bytes) -> str:
@@ -67,15 +62,11 @@ def visit_args(customer_id, photos: list[bytes] | list[str], **overrides) -> dic
     return args
 
 
-class Phone:
-    """One install of the app for one user."""
+class Phone(SyncPhone):
+    """One install of the app for one user; it pushes two minutes after the visit."""
 
-    def __init__(self, client, factory, user):
-        self.client, self.user = client, user
-        self.headers = factory.headers(user)
-        self.client_id = str(uuid.uuid4())
-        self.next_id = 1
-        self.cookie = None
+    def client_time(self) -> str:
+        return (visit_time() + timedelta(minutes=2)).astimezone(timezone(timedelta(hours=8))).isoformat()
 
     def upload(self, data: bytes, expect: int | None = 201):
         r = self.client.put(PHOTOS + sha(data), data=data, headers=self.headers,
@@ -84,47 +75,11 @@ class Phone:
             assert r.status_code == expect, (r.status_code, r.get_data(as_text=True)[:500])
         return r
 
-    def push(self, name: str, args: dict, client_time: str | None = None) -> dict:
-        client_time = client_time or (visit_time() + timedelta(minutes=2)).astimezone(
-            timezone(timedelta(hours=8))).isoformat()
-        r = self.client.post(PUSH, json={"client_id": self.client_id, "schema_version": 1, "mutations": [
-            {"id": self.next_id, "name": name, "args": args, "client_time": client_time}]}, headers=self.headers)
-        assert r.status_code == 200, (r.status_code, r.get_data(as_text=True)[:800])
-        self.next_id += 1
-        (result,) = r.json["results"]
-        return result
-
-    def applied(self, name: str, args: dict) -> dict:
-        result = self.push(name, args)
-        assert result["status"] == "applied", result
-        return result
-
-    def rejected(self, name: str, args: dict, code: str) -> dict:
-        result = self.push(name, args)
-        assert result["status"] == "rejected", result
-        assert result["error"]["code"] == code, result
-        return result["error"]
-
     def visit(self, customer_id, photos, **overrides) -> tuple[str, str]:
         """Push a visit.create; (visit id, verification status)."""
         args = visit_args(customer_id, photos, **overrides)
         result = self.applied("visit.create", args)
         return args["id"], result["server"]["verification_status"]
-
-    def pull(self) -> list[dict]:
-        ops = []
-        while True:
-            r = self.client.post(PULL, json={"client_id": self.client_id, "schema_version": 1,
-                                             "cookie": self.cookie, "limit": 2000}, headers=self.headers)
-            assert r.status_code == 200, (r.status_code, r.get_data(as_text=True)[:800])
-            self.cookie = r.json["cookie"]
-            ops.extend(r.json["patch"])
-            if not r.json["has_more"]:
-                return ops
-
-
-def ops_of(ops: list[dict], entity: str, op: str = "put") -> dict[str, dict]:
-    return {o["id"]: o for o in ops if o["entity"] == entity and o["op"] == op}
 
 
 @dataclass

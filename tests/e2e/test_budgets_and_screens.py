@@ -59,6 +59,9 @@ def test_search_over_2000_local_customers_shows_the_matches(server, phone):
     ctx = phone()
     page = ctx.new_page()
     login(page, "alice", server["password"])
+    # Rows on screen mean the first (reset) pull has been applied; injecting before it would be
+    # wiped by that reset, as the app should.
+    page.wait_for_selector("[data-testid=customer-item]")
     wait_synced(page)
     # put 2,000 customers in the local server state, as a pull would
     page.evaluate("""async () => {

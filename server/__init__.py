@@ -71,6 +71,8 @@ def _import_models() -> None:
     import server.pools.models  # noqa: F401
     import server.settings.models  # noqa: F401
     import server.sync_api.models  # noqa: F401
+    import server.targets.models  # noqa: F401
+    import server.daily_reports.models  # noqa: F401
     import server.visits.models  # noqa: F401
 
 

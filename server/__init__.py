@@ -82,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.auth.views import blp as auth_blp
     from server.customers.views import blp as customers_blp
     from server.extensions import api
+    from server.health.views import blp as health_blp
     from server.notifications.views import blp as notifications_blp
     from server.org.views import blp as admin_blp
     from server.photos.views import blp as photos_blp
@@ -92,5 +93,5 @@ def _register_blueprints(app: Flask) -> None:
     from server.sync_api.views import blp as sync_blp
 
     for blueprint in (auth_blp, admin_blp, settings_blp, customers_blp, sync_blp, photos_blp, pools_blp,
-                      approvals_blp, notifications_blp, accounts_blp, visits_blp, pipeline_blp):
+                      approvals_blp, notifications_blp, accounts_blp, visits_blp, pipeline_blp, health_blp):
         api.register_blueprint(blueprint)

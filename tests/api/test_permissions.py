@@ -82,6 +82,7 @@ PERMISSIONS: list[Case] = [
     Case("PUT", "/api/v1/admin/settings", ADMIN_ONLY_READ, body=lambda w: {"cooldown_days": 4}),
     # reference data
     Case("GET", "/api/v1/industries", EVERY_USER),
+    Case("GET", "/api/v1/health", {r: 200 for r in ROLES}, note="no authentication: load balancers and monitors"),
     # customers
     Case("GET", "/api/v1/customers", EVERY_USER),
     Case("POST", "/api/v1/customers",

@@ -147,5 +147,33 @@ def customers_regrade(as_of: str | None) -> None:
     click.echo("classes: " + ", ".join(f"{k} {v}" for k, v in sorted(report["counts"]["customer_class"].items())))
 
 
+@cli.command("backup")
+@click.argument("path", type=click.Path(file_okay=False, path_type=str))
+@with_appcontext
+def backup(path: str) -> None:
+    """Write a consistent copy of the database and the photo store into the new folder PATH,
+    with manifest.json (versions, row counts, SHA-256 of every file); safe while the server runs."""
+    from server.backup.service import BackupError, create_backup
+
+    try:
+        create_backup(path, echo=click.echo)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command("restore")
+@click.argument("path", type=click.Path(file_okay=False, path_type=str))
+@with_appcontext
+def restore(path: str) -> None:
+    """Check the backup in PATH completely (refusing a damaged one, changing nothing), then
+    restore its photo store and database. Stop the server first."""
+    from server.backup.service import BackupError, restore_backup
+
+    try:
+        restore_backup(path, echo=click.echo)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def main() -> None:
     cli(prog_name="fieldcrm")

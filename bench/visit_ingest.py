@@ -11,6 +11,9 @@ so nothing is served from "already there".
 
 Rows:
 - `sha256`, `EXIF facts`, `decode + checks + phash` (`inspect_image`), `verify()`: the parts.
+- `libjpeg 1/8 grey draft decode alone`: Pillow's draft decode with no check at all, the floor
+  under any ingest that reads the whole entropy-coded scan (libjpeg-turbo must Huffman-decode
+  every coefficient of every block even when it keeps only the DC ones).
 - `ingest`: what `store_photo` does before it writes anything: the SHA-256 and the EXIF read in
   their own threads while the pixels decode (1/8-scale JPEG draft: every byte of the scan is
   read, so truncation shows, and the same decode gives the phash), then the visit's
@@ -146,6 +149,16 @@ def ingest_before(data: bytes, settings: dict, at: datetime) -> str:
     return checks.verify(evidence_for(sha256, facts, phash, at), settings)["status"]
 
 
+def draft_decode(data: bytes) -> tuple[int, int]:
+    """Only libjpeg's work: the 1/8-scale grey draft of the whole scan, nothing checked."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+        image.draft("L", (image.width // 8, image.height // 8))
+        image.load()
+        return image.size
+
+
 # ---- with the database ---------------------------------------------------------------------------
 
 def store_and_visit_bench(photo: bytes, rounds: int, warmup: int) -> list[tuple[str, float, float]]:
@@ -246,6 +259,7 @@ def run(rounds: int = 30, warmup: int = 3) -> str:
     add("sha256", lambda d: hashlib.sha256(d).hexdigest())
     add("EXIF facts (exifread, details=False, in its thread)", exif.extract)
     add("decode + checks + phash (`inspect_image`)", service.inspect_image)
+    add("libjpeg 1/8 grey draft decode alone (no checks, no phash)", draft_decode)
     add("`verify()` (50 earlier photos)", lambda _: checks.verify(evidence_for(sha_fixed, facts, phash, at), settings),
         make=lambda i: None)
     add("**ingest**: hash + EXIF + decode/phash + verification", lambda d: ingest(d, settings, at),

@@ -114,11 +114,33 @@ def _parse_as_of(value: str | None):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", default=2, show_default=True)
-def run(host: str, port: int, workers: int) -> None:
+@click.option("--https", is_flag=True,
+              help="Serve TLS with a self-signed certificate made once into the instance folder (LAN demo)")
+@click.option("--jobs/--no-jobs", default=True, show_default=True,
+              help="Run the daily jobs in the workers; --no-jobs when a systemd timer runs `fieldcrm jobs daily`")
+def run(host: str, port: int, workers: int, https: bool, jobs: bool) -> None:
     """Serve the API and the built PWA with gunicorn."""
     from server.serve import serve
 
-    serve(host=host, port=port, workers=workers)
+    serve(host=host, port=port, workers=workers, https=https, jobs=jobs)
+
+
+@cli.group("jobs")
+def jobs_group() -> None:
+    """Scheduled jobs."""
+
+
+@jobs_group.command("daily")
+@with_appcontext
+def jobs_daily() -> None:
+    """Run the daily jobs once (reclaim, leavers' customers, regrade, reminders), as `fieldcrm run`
+    does every day; for a systemd timer or cron next to `fieldcrm run --no-jobs`."""
+    from flask import current_app
+
+    from server.jobs import daily_jobs
+
+    daily_jobs(current_app._get_current_object())
+    click.echo("daily jobs done (see the log for each job's result)")
 
 
 @cli.group()

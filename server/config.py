@@ -33,7 +33,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "JWT_TOKEN_LOCATION": ["headers"],
         "JWT_ALGORITHM": "HS256",
         "FIELDCRM_TIMEZONE": os.environ.get("FIELDCRM_TIMEZONE", "Asia/Shanghai"),
-        "PHOTO_DIR": str(instance / "photos"),
+        # Photos and contract attachments; a shared volume (NFS, CephFS, …) when several hosts serve.
+        "PHOTO_DIR": str(Path(os.environ.get("FIELDCRM_PHOTO_DIR") or (instance / "photos")).resolve()),
         "PWA_DIST": os.environ.get("FIELDCRM_PWA_DIST") or str(REPO_ROOT / "pwa" / "dist"),
         # Photos may be 15 MB and a sync push 5 MB; the request cap sits just above both.
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,

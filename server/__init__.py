@@ -81,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.approvals.views import blp as approvals_blp
     from server.auth.views import blp as auth_blp
     from server.customers.views import blp as customers_blp
+    from server.daily_reports.views import blp as daily_reports_blp
     from server.extensions import api
     from server.health.views import blp as health_blp
     from server.notifications.views import blp as notifications_blp
@@ -91,7 +92,9 @@ def _register_blueprints(app: Flask) -> None:
     from server.visits.views import blp as visits_blp
     from server.settings.views import blp as settings_blp
     from server.sync_api.views import blp as sync_blp
+    from server.targets.views import blp as targets_blp
 
     for blueprint in (auth_blp, admin_blp, settings_blp, customers_blp, sync_blp, photos_blp, pools_blp,
-                      approvals_blp, notifications_blp, accounts_blp, visits_blp, pipeline_blp, health_blp):
+                      approvals_blp, notifications_blp, accounts_blp, visits_blp, pipeline_blp, health_blp,
+                      targets_blp, daily_reports_blp):
         api.register_blueprint(blueprint)

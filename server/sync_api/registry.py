@@ -26,6 +26,8 @@ def load_handlers() -> None:
     import server.approvals.mutations  # noqa: F401
     import server.customers.feeds  # noqa: F401
     import server.customers.mutations  # noqa: F401
+    import server.daily_reports.feeds  # noqa: F401
+    import server.daily_reports.mutations  # noqa: F401
     import server.followups.feeds  # noqa: F401
     import server.followups.mutations  # noqa: F401
     import server.notifications.feeds  # noqa: F401
@@ -34,5 +36,7 @@ def load_handlers() -> None:
     import server.pipeline.feeds  # noqa: F401
     import server.pipeline.mutations  # noqa: F401
     import server.pools.mutations  # noqa: F401
+    import server.targets.feeds  # noqa: F401
+    import server.targets.mutations  # noqa: F401
     import server.visits.feeds  # noqa: F401
     import server.visits.mutations  # noqa: F401

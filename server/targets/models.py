@@ -38,3 +38,8 @@ class Target(Versioned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     voided_at: Mapped[datetime | None] = mapped_column()
+
+
+# The hook that moves targets' and daily reports' versions when the records behind their
+# numbers change (see freshness.py); installed with the models so every writer has it.
+from server.targets import freshness  # noqa: E402,F401

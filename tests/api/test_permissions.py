@@ -163,6 +163,19 @@ PERMISSIONS: list[Case] = [
     Case("POST", "/api/v1/visits/{customer}/review",
          {"anonymous": 401, "rep": 404, "manager": 404, "ops": 404, "admin": 404, "owner": 404},
          body=lambda w: {"decision": "confirm"}),
+    # targets and daily reports (R-K1, R-K2); {customer} is no target id, so PUT creates one
+    Case("GET", "/api/v1/targets", EVERY_USER, note="own; a manager's subtree; admins and ops all"),
+    Case("GET", "/api/v1/targets/{customer}", {"anonymous": 401, **{r: 404 for r in ROLES[1:]}, "owner": 404}),
+    Case("PUT", "/api/v1/targets/{customer}",
+         {"anonymous": 401, "rep": 403, "manager": 200, "ops": 403, "admin": 200, "owner": 403},
+         body=lambda w: {"user_id": str(w.target_user.id), "name": "12月指标", "start_date": "2026-12-01",
+                         "end_date": "2026-12-31", "new_customers": 5, "visits": 20, "deal_amount": 100_000_00,
+                         "payment_amount": 50_000_00},
+         note="a manager above the user or an admin; a rep only drafts their own"),
+    Case("GET", "/api/v1/daily-reports", EVERY_USER, note="own; a manager's subtree with who is missing"),
+    Case("POST", "/api/v1/daily-reports", EVERY_USER,
+         body=lambda w: {"id": "0190a000-0000-7000-8000-000000000001", "date": "2026-01-05", "summary": "拜访三家客户"},
+         note="everyone writes their own report"),
 ]
 
 

@@ -12,6 +12,10 @@ import { enqueue } from './sync/outbox';
 import { resolveRejection } from './sync/engine';
 import type { Entity, View } from './sync/replay';
 import { filterCustomers, relationOf, type CustomerFilter } from './filter';
+import { DealForm, NewOpportunity, OpportunityScreen, PaymentForm, PipelineCards } from './screens/Pipeline';
+import { DailyReport } from './screens/DailyReport';
+import { MyTargets } from './screens/Targets';
+import { UpdateBanner } from './screens/UpdateBanner';
 
 // ---- routing ----------------------------------------------------------------------------------
 function useRoute(): string[] {
@@ -42,6 +46,7 @@ export function App() {
   return (
     <div class="app">
       <SyncBar />
+      <UpdateBanner />
       {st.authRequired && <Login reauth />}
       <main class="content">
         <Screen />
@@ -62,6 +67,12 @@ function Screen() {
     case 'pool': return <PoolBrowser />;
     case 'sync': return <SyncScreen />;
     case 'settings': return <Settings />;
+    case 'opportunity': return <OpportunityScreen id={arg} />;
+    case 'new-opportunity': return <NewOpportunity customerId={arg} />;
+    case 'deal': return <DealForm customerId={arg} />;
+    case 'payment': return <PaymentForm dealId={arg} />;
+    case 'daily': return <DailyReport />;
+    case 'targets': return <MyTargets />;
     default: return <Customers />;
   }
 }
@@ -80,6 +91,8 @@ function Nav() {
       {item('today', 'today')}
       {item('customers', 'customers')}
       {item('pool', 'pool')}
+      {item('daily', 'navDaily')}
+      {item('targets', 'navTargets')}
       {item('sync', 'sync', c.rejections)}
       {item('settings', 'settings')}
     </nav>
@@ -278,7 +291,6 @@ function CustomerDetail({ id }: { id: string }) {
   const contacts = values(v, 'contact').filter((x) => x.customer_id === id);
   const visits = values(v, 'visit').filter((x) => x.customer_id === id);
   const fus = values(v, 'follow_up').filter((x) => x.customer_id === id);
-  const opps = values(v, 'opportunity').filter((x) => x.customer_id === id);
   const accounts = values(v, 'account').filter((x) => x.customer_id === id);
   const timeline = [
     ...visits.map((x) => ({ kind: 'visit', at: x.visited_at, x })),
@@ -327,9 +339,7 @@ function CustomerDetail({ id }: { id: string }) {
           </div>
         ))}
       </Card>
-      <Card title={tr('opportunities')}>
-        {opps.map((o) => <div class="row"><b>{o.name}</b><span>{o.stage}</span><span>{formatMoney(l, o.amount)}</span></div>)}
-      </Card>
+      <PipelineCards customerId={id} />
       <Card title={tr('accounts')}>{accounts.map((a) => <div class="row">{a.pin ?? a.account_id ?? a.id}</div>)}</Card>
       <Card title={tr('history')}>
         {history === null ? <button class="link" disabled={!on} onClick={loadHistory}>{on ? tr('history') : tr('needsOnline')}</button>

@@ -34,6 +34,24 @@ export async function clientId(): Promise<string> {
   return id;
 }
 
+/** Pipeline attachments (contract documents, payment proofs) named by queued mutations. */
+export function attachmentHashes(args: Record<string, any>): string[] {
+  return [args.attachment, args.contract_draft, args.proof, args.changes?.contract_draft]
+    .filter((h): h is string => typeof h === 'string' && h.length === 64);
+}
+
+/** Attachments referenced by queued mutations and not uploaded yet. */
+async function attachmentsToUpload(): Promise<string[]> {
+  const hashes = new Set<string>();
+  for (const m of await db.outbox.toArray()) for (const h of attachmentHashes(m.args)) hashes.add(h);
+  const out: string[] = [];
+  for (const h of hashes) {
+    const row = await db.photos.get(h);
+    if (row && !row.uploaded) out.push(h);
+  }
+  return out;
+}
+
 /** Photos referenced by queued visits and not uploaded yet. */
 async function photosToUpload(): Promise<string[]> {
   const hashes = new Set<string>();
@@ -95,6 +113,7 @@ export class SyncEngine {
     this.emit({ running: true, error: null, done: 0, total: 0 });
     try {
       await this.uploadPhotos();
+      await this.uploadAttachments();
       await this.push();
       await this.pull();
       const now = new Date().toISOString();
@@ -134,6 +153,27 @@ export class SyncEngine {
         if (res.status >= 500) throw new ApiError(res.status, `http_${res.status}`, '');
         // 4xx (not a photo, too large, hash mismatch): the visit is still pushed; the server
         // keeps it `pending`/`unverified` and says why. Nothing else to do on the phone.
+      }
+      await db.photos.update(h, { uploaded: 1 });
+      this.emit({ done: ++done });
+    }
+  }
+
+  /** Contract documents and proofs go through their own content-addressed channel, before the
+   *  mutations that name them (as photos do), so the deal arrives with its file. */
+  async uploadAttachments(): Promise<void> {
+    const hashes = await attachmentsToUpload();
+    if (!hashes.length) return;
+    this.emit({ phase: 'photos', done: 0, total: hashes.length });
+    let done = 0;
+    for (const h of hashes) {
+      const row = await db.photos.get(h);
+      if (!row) continue;
+      const head = await this.api.raw('HEAD', `/api/v1/pipeline/attachments/${h}`);
+      if (head.status !== 200) {
+        const res = await this.api.raw('PUT', `/api/v1/pipeline/attachments/${h}`, row.blob, row.type || 'application/pdf');
+        if (res.status >= 500) throw new ApiError(res.status, `http_${res.status}`, '');
+        // 4xx (not a PDF or image, over 20 MB): the deal still goes; it shows the file as missing.
       }
       await db.photos.update(h, { uploaded: 1 });
       this.emit({ done: ++done });

@@ -110,7 +110,7 @@ export function applyMutation(v: View, mut: Mutation & { local?: any }, ctx: Rep
       put(v, 'deal', { status: 'draft', ...a } as unknown as Entity);
       break;
     case 'deal.sign':
-      merge(v, 'deal', a.id ?? a.deal_id, { status: 'signed' });
+      merge(v, 'deal', a.id ?? a.deal_id, a.signed_date ? { status: 'signed', signed_date: a.signed_date } : { status: 'signed' });
       break;
     case 'payment.create':
       put(v, 'payment', { ...a } as unknown as Entity);
@@ -118,8 +118,16 @@ export function applyMutation(v: View, mut: Mutation & { local?: any }, ctx: Rep
     case 'notification.read':
       merge(v, 'notification', a.id ?? a.notification_id, { read_at: mut.client_time });
       break;
+    case 'target.save': {
+      // A rep's own draft waits for the manager (R-K1); actuals come with the server's copy.
+      const cur = v.get('target')?.get(a.id);
+      put(v, 'target', { actuals: null, ...cur, ...a, user_id: a.user_id ?? cur?.user_id ?? me?.id,
+        status: a.user_id && a.user_id !== me?.id ? 'active' : 'pending' } as unknown as Entity);
+      break;
+    }
     case 'daily_report.save':
-      put(v, 'daily_report', { id: a.id ?? `${a.date}`, ...a } as unknown as Entity);
+      // Over the synced copy of that date, so its server-made parts (auto numbers) stay shown.
+      put(v, 'daily_report', { ...v.get('daily_report')?.get(a.id), id: a.id ?? `${a.date}`, ...a } as unknown as Entity);
       break;
     default:
       break;

@@ -16,6 +16,7 @@ import { DealForm, NewOpportunity, OpportunityScreen, PaymentForm, PipelineCards
 import { DailyReport } from './screens/DailyReport';
 import { MyTargets } from './screens/Targets';
 import { UpdateBanner } from './screens/UpdateBanner';
+import { DeskLink, DeskScreen } from './manager/entry';
 
 // ---- routing ----------------------------------------------------------------------------------
 function useRoute(): string[] {
@@ -73,6 +74,7 @@ function Screen() {
     case 'payment': return <PaymentForm dealId={arg} />;
     case 'daily': return <DailyReport />;
     case 'targets': return <MyTargets />;
+    case 'desk': return <DeskScreen />; // managers/ops/admin; the desk chunk loads on first use
     default: return <Customers />;
   }
 }
@@ -94,6 +96,7 @@ function Nav() {
       {item('daily', 'navDaily')}
       {item('targets', 'navTargets')}
       {item('sync', 'sync', c.rejections)}
+      <DeskLink on={name === 'desk'} />
       {item('settings', 'settings')}
     </nav>
   );

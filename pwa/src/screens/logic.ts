@@ -25,8 +25,8 @@ export function yuanToFen(text: string, opts: { min?: number; max?: number } = {
   const m = /^(\d+)(?:\.(\d{0,2}))?$/.exec(s);
   if (!m) return { error: 'format' };
   const whole = m[1].replace(/^0+(?=\d)/, '');
-  // 10^15 fen is 10^13 yuan: 14 digits or more is over any limit (and over exact doubles).
-  if (whole.length > 13) return { error: 'too_large' };
+  // 10^15 fen is 10^13 yuan (14 digits): anything longer is over any limit, and over exact doubles.
+  if (whole.length > 14) return { error: 'too_large' };
   const fen = Number(whole) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
   if (fen > max) return { error: 'too_large' };
   if (fen < min) return { error: 'too_small' };

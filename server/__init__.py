@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.daily_reports.views import blp as daily_reports_blp
     from server.extensions import api
     from server.health.views import blp as health_blp
+    from server.imports.views import blp as imports_blp
     from server.notifications.views import blp as notifications_blp
     from server.org.views import blp as admin_blp
     from server.photos.views import blp as photos_blp
@@ -96,5 +97,5 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_blp, admin_blp, settings_blp, customers_blp, sync_blp, photos_blp, pools_blp,
                       approvals_blp, notifications_blp, accounts_blp, visits_blp, pipeline_blp, health_blp,
-                      targets_blp, daily_reports_blp):
+                      targets_blp, daily_reports_blp, imports_blp):
         api.register_blueprint(blueprint)

@@ -181,11 +181,8 @@ export function formatCell(l: Lang, type: string | undefined, value: any): strin
     case 'int': return formatNumber(l, Number(value));
     case 'date': return formatDate(l, String(value));
     case 'datetime': return formatDate(l, String(value), true);
-    case 'percent': {
-      // The reports answer ratios (0.42); a value above 1.5 is already a percentage.
-      const n = Number(value);
-      return `${formatNumber(l, Math.round((Math.abs(n) <= 1.5 ? n * 100 : n) * 10) / 10)}%`;
-    }
+    case 'percent': // the reports answer percentages rounded to one decimal (42.5)
+      return `${formatNumber(l, Number(value))}%`;
     default:
       if (typeof value === 'boolean') return mt(l, value ? 'yes' : 'no');
       if (typeof value === 'object') return JSON.stringify(value);

@@ -113,19 +113,19 @@ function draftOf(t: Entity): Draft {
 }
 
 /** The approval waiting on a rep's draft (kind `target`), if it has been pulled. */
-function approvalFor(approvals: Entity[], t: Entity): Entity | undefined {
-  return approvals.find((a) => a.kind === 'target' && a.status === 'pending'
-    && (a.payload?.target_id === t.id || a.payload?.id === t.id || a.target_id === t.id));
+function approvalFor(approvals: Entity[], t: Entity): string | undefined {
+  if (t.approval_id) return String(t.approval_id);
+  return approvals.find((a) => a.kind === 'target' && a.status === 'pending' && a.payload?.target_id === t.id)?.id;
 }
 
-function DraftActions({ t, approval }: { t: Entity; approval: Entity | undefined }) {
+function DraftActions({ t, approval }: { t: Entity; approval: string | undefined }) {
   const { l, m } = useMT();
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   if (!approval) return <a class="small" href={deskHref('approvals')}>{m('approvals')} →</a>;
   async function decide(decision: 'approve' | 'reject') {
     setBusy(true);
-    const answer = await runMutation('approval.decide', { approval_id: approval!.id, decision, comment: null });
+    const answer = await runMutation('approval.decide', { approval_id: approval!, decision, comment: null });
     setBusy(false);
     if (answer.status === 'rejected') setMsg({ ok: false, text: m('decisionFailed', { reason: errorText(l, answer.error) }) });
     else setMsg({ ok: true, text: answer.status === 'queued' ? m('decisionQueued') : m('saved') });

@@ -51,6 +51,20 @@ def test_offline_customer_visit_follow_up_then_sync(server, phone, tmp_path):
     page.wait_for_selector("[data-testid=timeline-follow-up]")
     assert page.get_attribute("[data-testid=pending-count]", "data-count") == "3"
 
+    # the daily report, offline: the day's numbers are counted on the phone before any sync
+    page.click("[data-testid=nav-daily]")
+    page.wait_for_selector("[data-testid=auto-source][data-source=local]")
+    assert int(page.get_attribute("[data-testid=auto-new-customers]", "data-n")) >= 1
+    assert int(page.get_attribute("[data-testid=auto-visits]", "data-n")) >= 1
+    assert "上海离线测试贸易有限公司" in page.inner_text("[data-testid=daily-auto]")
+    page.fill("textarea[name=summary]", "拜访上海离线测试贸易，介绍节能方案，客户有意向")
+    page.fill("textarea[name=plan]", "准备报价单，周三面谈")
+    page.click("[data-testid=save-daily-report]")
+    page.wait_for_selector("[data-testid=report-state][data-state=pending]")
+    assert page.get_attribute("[data-testid=pending-count]", "data-count") == "4"
+    page.go_back()
+    page.wait_for_selector("[data-testid=customer-detail]")
+
     # reload while still offline: the shell comes from the service worker, the data from IndexedDB
     page.reload()
     page.wait_for_selector("[data-testid=customer-detail]")
@@ -58,12 +72,25 @@ def test_offline_customer_visit_follow_up_then_sync(server, phone, tmp_path):
     page.wait_for_selector("[data-testid=timeline-visit]")
     page.wait_for_selector("[data-testid=timeline-follow-up]")
     assert "周明" in page.inner_text("[data-testid=contacts]")
-    assert page.get_attribute("[data-testid=pending-count]", "data-count") == "3"
+    assert page.get_attribute("[data-testid=pending-count]", "data-count") == "4"
 
     ctx.set_offline(False)
     wait_synced(page, timeout=30000)
     page.wait_for_selector("[data-testid=timeline-visit][data-status=verified]", timeout=30000)
     assert "C20" in page.inner_text("[data-testid=customer-detail]")  # the server's code replaced "pending"
+
+    # the report synced: the server's copy, with the server's count of the day
+    page.click("[data-testid=nav-daily]")
+    page.wait_for_selector("[data-testid=report-state][data-state=synced]", timeout=20000)
+    page.wait_for_selector("[data-testid=auto-source][data-source=server]")
+    assert page.input_value("textarea[name=summary]") == "拜访上海离线测试贸易，介绍节能方案，客户有意向"
+    assert "上海离线测试贸易有限公司" in page.inner_text("[data-testid=daily-auto]")
+    assert int(page.get_attribute("[data-testid=auto-visits]", "data-n")) >= 1
+    status, body = api(server, "GET", "/api/v1/daily-reports?date=" + page.input_value("input[name=report_date]"),
+                       token=token(server, "alice"))
+    assert status == 200, body
+    mine = [r for r in body["reports"] if r["user_id"] == server["users"]["alice"]]
+    assert mine and mine[0]["plan"] == "准备报价单，周三面谈"
 
 
 def _claim_offline(page, name):
@@ -143,3 +170,90 @@ def test_logout_with_pending_work_warns(server, phone):
     assert "not synced" in warning.inner_text()
     page.click("[data-testid=logout-cancel]")
     assert page.get_attribute("[data-testid=pending-count]", "data-count") == "1"
+
+
+def test_stage_gate_then_deal_and_payment_with_receivables(server, phone, tmp_path):
+    """R-S1…R-S5 on the phone: a stage change refused for what is missing (shown with the missing
+    items), accepted once they are filled; a signed deal with its contract PDF uploaded through
+    the attachment channel; a payment pre-checked against overpayment; receivables shown."""
+    customer = server["owned"]["alice"][1]
+    ctx = phone()
+    page = ctx.new_page()
+    login(page, "alice", server["password"])
+    wait_sw(page)
+    wait_synced(page)
+    page.goto(f"/#/customer/{customer['id']}")
+    page.click("[data-testid=new-opportunity]")
+    page.fill("input[name=opp_name]", "中央空调改造项目")
+    page.fill("input[name=amount]", "48,000")
+    page.fill("textarea[name=need]", "办公楼中央空调节能改造")
+    page.fill("textarea[name=budget]", "五万元以内")
+    page.fill("textarea[name=timeline]", "年底前完成")
+    page.wait_for_selector("[data-testid=gate-item][data-item=timeline][data-met='1']")
+    page.click("[data-testid=save-opportunity]")
+    page.wait_for_selector("[data-testid=opportunity-screen]")
+    wait_synced(page)
+    page.wait_for_selector("[data-testid=stage-now][data-stage=qualify]")
+    assert "¥9,600.00" in page.inner_text("[data-testid=opportunity-weighted]")  # 48,000 × 20 %
+
+    # solution needs product lines with quantities: the checklist says so; the server decides
+    page.click("[data-testid=stage-solution]")
+    assert page.get_attribute("[data-testid=gate-item][data-item=products]", "data-met") == "0"
+    page.click("[data-testid=move-stage]")
+    rejection = page.locator("[data-testid=opportunity-rejection][data-code=stage_requirements_unmet]")
+    rejection.wait_for(timeout=20000)
+    assert "产品明细" in rejection.inner_text()
+    page.wait_for_selector("[data-testid=stage-now][data-stage=qualify]")
+
+    page.click("[data-testid=add-line]")
+    page.fill("input[name=product-0]", "磁悬浮冷水机组")
+    page.fill("input[name=quantity-0]", "2")
+    page.fill("input[name=price-0]", "24000")
+    page.wait_for_selector("[data-testid=gate-item][data-item=quantities][data-met='1']")
+    page.click("[data-testid=move-stage]")
+    wait_synced(page)
+    page.wait_for_selector("[data-testid=stage-now][data-stage=solution]", timeout=20000)
+    # the refusal has been answered: it leaves the inbox
+    page.wait_for_selector("[data-testid=opportunity-rejection]", state="detached", timeout=20000)
+    opp_id = page.url.rsplit("/", 1)[1]
+
+    # the deal, signed, with its contract document
+    pdf = tmp_path / "contract.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<< /Type /Catalog >>endobj\ntrailer<< /Root 1 0 R >>\n%%EOF\n")
+    page.goto(f"/#/customer/{customer['id']}")
+    page.click("[data-testid=new-deal]")
+    page.select_option("select[name=opportunity_id]", opp_id)
+    page.fill("input[name=contract_no]", "HT-E2E-0001")
+    page.fill("input[name=deal_amount]", "48,000.00")
+    page.set_input_files("[data-testid=deal-attachment-input]", str(pdf))
+    page.wait_for_selector("[data-testid=deal-attachment-input-name]")
+    page.click("[data-testid=save-deal]")
+    page.wait_for_selector("[data-testid=deal-item][data-status=signed]")
+    wait_synced(page)
+    assert "¥48,000.00" in page.inner_text("[data-testid=receivables-amount]")
+    page.wait_for_selector(f"[data-testid=opportunity-item][data-id='{opp_id}'][data-stage=won]", timeout=20000)
+
+    # a payment: more than the contract allows is stopped on the phone; a fitting one goes
+    page.click("[data-testid=new-payment]")
+    page.fill("input[name=payment_amount]", "50000")
+    page.wait_for_selector("[data-testid=overpayment-precheck]")
+    assert page.is_disabled("[data-testid=save-payment]")
+    page.fill("input[name=payment_amount]", "20,000.50")
+    page.wait_for_selector("[data-testid=overpayment-precheck]", state="detached")
+    page.click("[data-testid=save-payment]")
+    page.wait_for_selector("[data-testid=customer-detail]")
+    assert "¥27,999.50" in page.inner_text("[data-testid=receivables-amount]")  # before sync, from the phone
+    wait_synced(page)
+    page.wait_for_function("document.querySelector('[data-testid=receivables-amount]').textContent.includes('27,999.50')",
+                           timeout=20000)
+    assert page.locator("[data-testid=deal-item][data-status=signed]").count() == 1
+    assert page.get_attribute("[data-testid=nav-sync]", "class") is not None
+    assert page.locator("[data-testid=nav-sync] .badge").count() == 0  # nothing was rejected
+
+    alice = token(server, "alice")
+    status, deals = api(server, "GET", f"/api/v1/pipeline/deals?customer_id={customer['id']}", token=alice)
+    assert status == 200, deals
+    deal = next(d for d in deals if d["contract_no"] == "HT-E2E-0001")
+    assert (deal["status"], deal["amount"], deal["paid_total"], deal["outstanding"]) == ("signed", 4800000, 2000050, 2799950)
+    assert deal["attachment_uploaded"] is True, deal  # the PDF went up before the mutation that names it
+    assert deal["opportunity_id"] == opp_id

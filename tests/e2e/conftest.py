@@ -178,3 +178,76 @@ def wait_synced(page, timeout=20000):
 
 def wait_sw(page):
     page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15000)
+
+
+# ---- the demo organisation (manager desk tests and screenshots) ---------------------------------
+DESKTOP = {"viewport": {"width": 1366, "height": 900}, "device_scale_factor": 1}
+
+
+def _start_fieldcrm(instance: Path, env: dict):
+    """`fieldcrm run` on a free port for an instance folder; returns (process, base URL, log)."""
+    port = _free_port()
+    log = open(instance / "server.log", "wb")
+    proc = subprocess.Popen([str(FIELDCRM), "run", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2)
+            return proc, base, log
+        except Exception:  # noqa: BLE001
+            if time.time() > deadline or proc.poll() is not None:
+                proc.terminate()
+                log.close()
+                pytest.fail("fieldcrm run did not start: " + (instance / "server.log").read_text(errors="replace")[-2000:])
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory):
+    """A second server whose instance holds `fieldcrm demo` (a year of activity for every report),
+    kept apart from `server` so the seed-based tests stay fast. Yields base, password and the
+    demo logins by role: {"manager": [...], "rep": [...], ...} as (username, display, department)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    if not (ROOT / "pwa" / "dist" / "index.html").exists():
+        pytest.fail("pwa/dist is not built: run `make pwa` first")
+    instance = tmp_path_factory.mktemp("e2e-demo-instance")
+    env = {**os.environ, "FIELDCRM_INSTANCE": str(instance), "FIELDCRM_SECRET_KEY": "e2e-secret-key-long-enough-for-hs256-xx"}
+    env.pop("FIELDCRM_DATABASE_URL", None)
+    subprocess.run([str(FIELDCRM), "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT)
+    size = os.environ.get("FIELDCRM_E2E_DEMO_CUSTOMERS")  # default: the demo's own size (~30 s)
+    out = subprocess.run([str(FIELDCRM), "demo", *(["--customers", size] if size else [])],
+                         env=env, check=True, capture_output=True, cwd=ROOT, text=True).stdout
+    password = out.split("password for all:", 1)[1].split(")", 1)[0].strip()
+    logins: dict[str, list[tuple[str, str, str]]] = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if line.startswith("  ") and len(parts) >= 3 and parts[1] in ("admin", "ops", "manager", "rep"):
+            display, _, department = " ".join(parts[2:]).partition(" — ")
+            logins.setdefault(parts[1], []).append((parts[0], display, department))
+    proc, base, log = _start_fieldcrm(instance, env)
+    yield {"base": base, "password": password, "logins": logins, "instance": instance}
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def desktop(browser):
+    """A factory of desktop browser contexts (managers use desktop browsers, SPEC §15)."""
+    made = []
+
+    def make(base: str, locale="zh-CN", **extra):
+        ctx = browser.new_context(**{**DESKTOP, **extra}, locale=locale, base_url=base, timezone_id="Asia/Shanghai",
+                                  geolocation=HERE, permissions=["geolocation"], accept_downloads=True)
+        made.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in made:
+        ctx.close()

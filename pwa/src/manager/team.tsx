@@ -87,7 +87,7 @@ export function TeamCustomers() {
           {members.map((u) => <option value={u.id}>{u.display_name}{u.active === false ? ' ✕' : ''}</option>)}
         </select></label>
         <label>{m('name')}<input type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} /></label>
-        <span class="muted small">{m('total', { n: formatNumber(l, rows.length) })}</span>
+        <span class="muted small" data-testid="team-total" data-count={rows.length}>{m('total', { n: formatNumber(l, rows.length) })}</span>
       </div>
       <TransferBar ids={[...picked]} onDone={() => setPicked(new Set())} />
       <div class="tbl-wrap"><table class="tbl">

@@ -18,7 +18,8 @@ from api_helpers import bearer, error_of
 from conftest import TEST_PASSWORD
 
 ROLES = ("anonymous", "rep", "manager", "ops", "admin")  # every entry names these; `owner` is optional
-ERROR_CODES = {401: "unauthenticated", 403: "not_authorized", 404: "not_found", 422: "not_flagged"}
+ERROR_CODES = {401: "unauthenticated", 403: "not_authorized", 404: "not_found", 415: "unsupported_media_type",
+               422: "not_flagged"}
 
 
 @dataclass
@@ -176,6 +177,12 @@ PERMISSIONS: list[Case] = [
     Case("POST", "/api/v1/daily-reports", EVERY_USER,
          body=lambda w: {"id": "0190a000-0000-7000-8000-000000000001", "date": "2026-01-05", "summary": "拜访三家客户"},
          note="everyone writes their own report"),
+    # customer import (R-I1): managers and admins; the JSON body sent here is no multipart upload
+    Case("GET", "/api/v1/imports/customers/template",
+         {"anonymous": 401, "rep": 403, "manager": 200, "ops": 403, "admin": 200, "owner": 403}),
+    Case("POST", "/api/v1/imports/customers",
+         {"anonymous": 401, "rep": 403, "manager": 415, "ops": 403, "admin": 415, "owner": 403},
+         body=lambda w: {"mode": "dry_run"}, note="tests/imports uploads real files"),
 ]
 
 

@@ -26,7 +26,8 @@ def test_an_unknown_edit_of_the_site_breaks_the_rendering_loudly():
 
 def test_a_test_rendering_moves_ports_paths_and_the_redirect():
     text = render.render(SITE, **{**PRODUCTION, "http_port": 18080, "https_port": 18443, "ipv6": False,
-                                  "dist": "/srv/dist", "upstream": "127.0.0.1:19000", "log_dir": "/tmp/logs"})
+                                  "dist": "/srv/dist", "upstream": "127.0.0.1:19000", "log_dir": "/tmp/logs",
+                                  "cert": "/tmp/t/cert.pem", "key": "/tmp/t/key.pem"})
     assert "listen 18080;" in text and "listen 18443 ssl http2;" in text and "[::]" not in text
     assert "return 301 https://$host:18443$request_uri;" in text
     assert "root /srv/dist;" in text and "server 127.0.0.1:19000 " in text

@@ -69,6 +69,7 @@ def _import_models() -> None:
     import server.photos.models  # noqa: F401
     import server.pipeline.models  # noqa: F401
     import server.pools.models  # noqa: F401
+    import server.reports.models  # noqa: F401
     import server.settings.models  # noqa: F401
     import server.sync_api.models  # noqa: F401
     import server.targets.models  # noqa: F401
@@ -90,12 +91,13 @@ def _register_blueprints(app: Flask) -> None:
     from server.photos.views import blp as photos_blp
     from server.pipeline.views import blp as pipeline_blp
     from server.pools.views import blp as pools_blp
+    from server.reports.views import blp as reports_blp
     from server.visits.views import blp as visits_blp
     from server.settings.views import blp as settings_blp
     from server.sync_api.views import blp as sync_blp
     from server.targets.views import blp as targets_blp
 
     for blueprint in (auth_blp, admin_blp, settings_blp, customers_blp, sync_blp, photos_blp, pools_blp,
-                      approvals_blp, notifications_blp, accounts_blp, visits_blp, pipeline_blp, health_blp,
+                      approvals_blp, notifications_blp, accounts_blp, visits_blp, pipeline_blp, reports_blp, health_blp,
                       targets_blp, daily_reports_blp, imports_blp):
         api.register_blueprint(blueprint)

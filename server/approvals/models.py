@@ -13,7 +13,8 @@ from server.common.db import Base, Versioned, utcnow, uuid7
 
 class Approval(Versioned, Base):
     __tablename__ = "approvals"
-    __table_args__ = (Index("ix_approvals_status_kind", "status", "kind"),)
+    __table_args__ = (Index("ix_approvals_status_kind", "status", "kind"),
+                      Index("ix_approvals_kind_created", "kind", "created_at"))  # the change-requests report
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
     # pool_claim | change_request | transfer | subsidiary_line | dispute

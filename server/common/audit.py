@@ -21,7 +21,9 @@ from server.extensions import db
 
 class AuditEntry(Base):
     __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_entries_entity", "entity", "entity_id"),)
+    __table_args__ = (Index("ix_audit_entries_entity", "entity", "entity_id"),
+                      # the claims and transfers reports: one action over a period
+                      Index("ix_audit_entries_action_at", "action", "at"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=True)

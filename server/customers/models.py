@@ -57,6 +57,8 @@ class Customer(Versioned, Base):
         # An unowned customer is in exactly one pool (R-P1); an owned one in none.
         CheckConstraint("(owner_id IS NULL) <> (pool IS NULL)", name="owner_xor_pool"),
         Index("ix_customers_owner_line", "owner_id", "business_line"),
+        # reports: customers a user created in a period
+        Index("ix_customers_created_by_created", "created_by_id", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)

@@ -190,14 +190,10 @@ def daily_reminders() -> None:
 FLAG_REASONS = ("too_many_invalid_follow_ups", "no_valid_follow_up", "no_key_contact")
 
 
-def flagged_customers(viewer: User, now: datetime | None = None,
-                      customer_ids: list[uuid.UUID] | None = None) -> list[dict]:
-    """R-P8, within the access rule: owned customers the viewer may see that have
-    - at least `max_invalid_follow_ups` invalid follow-ups since the current owner got them,
-    - no valid follow-up for `no_valid_follow_up_days` (counted from when the current owner got
-      them when there is none), or
-    - no key contact `no_key_contact_days` after they were created;
-    each with its reasons, most reasons first."""
+def flag_query(viewer: User, now: datetime | None = None):
+    """The R-P8 flag as one SQL query (also used by the invalid-tracking report, which adds its
+    filters and pages it): (query of (Customer, invalid_count, last_valid, has_key_contact), the
+    rules in force as (max_invalid, valid_cutoff, contact_cutoff))."""
     now = now or utcnow()
     rules = get_settings().invalid_tracking
     max_invalid = int(rules["max_invalid_follow_ups"])
@@ -219,24 +215,45 @@ def flagged_customers(viewer: User, now: datetime | None = None,
              .where(access.visible_customers(viewer), Customer.owner_id.is_not(None),
                     or_(invalid_count >= max_invalid,
                         func.coalesce(last_valid, since) <= valid_cutoff,
-                        and_(~has_key_contact, Customer.created_at <= contact_cutoff)))
-             .order_by(Customer.code, Customer.id))
+                        and_(~has_key_contact, Customer.created_at <= contact_cutoff))))
+    return query, (max_invalid, valid_cutoff, contact_cutoff)
+
+
+def flag_reasons(customer: Customer, n_invalid: int, last: datetime | None, key_contact: bool, now: datetime,
+                 rules: tuple) -> list[dict]:
+    """The reasons of one flagged customer (see `flag_query`)."""
+    max_invalid, valid_cutoff, contact_cutoff = rules
+    reasons = []
+    if n_invalid >= max_invalid:
+        reasons.append({"code": "too_many_invalid_follow_ups", "count": n_invalid, "limit": max_invalid})
+    start = customer.assigned_at or customer.created_at
+    quiet_since = max(last, start) if last is not None else start
+    if quiet_since <= valid_cutoff:
+        reasons.append({"code": "no_valid_follow_up", "since": quiet_since.isoformat(),
+                        "last_valid_at": last.isoformat() if last else None,
+                        "days": (now - quiet_since).days})
+    if not key_contact and customer.created_at <= contact_cutoff:
+        reasons.append({"code": "no_key_contact", "created_at": customer.created_at.isoformat(),
+                        "days": (now - customer.created_at).days})
+    return reasons
+
+
+def flagged_customers(viewer: User, now: datetime | None = None,
+                      customer_ids: list[uuid.UUID] | None = None) -> list[dict]:
+    """R-P8, within the access rule: owned customers the viewer may see that have
+    - at least `max_invalid_follow_ups` invalid follow-ups since the current owner got them,
+    - no valid follow-up for `no_valid_follow_up_days` (counted from when the current owner got
+      them when there is none), or
+    - no key contact `no_key_contact_days` after they were created;
+    each with its reasons, most reasons first."""
+    now = now or utcnow()
+    query, rules = flag_query(viewer, now)
+    query = query.order_by(Customer.code, Customer.id)
     if customer_ids is not None:
         query = query.where(Customer.id.in_(customer_ids))
     items = []
     for customer, n_invalid, last, key_contact in db.session.execute(query).all():
-        reasons = []
-        if n_invalid >= max_invalid:
-            reasons.append({"code": "too_many_invalid_follow_ups", "count": n_invalid, "limit": max_invalid})
-        start = customer.assigned_at or customer.created_at
-        quiet_since = max(last, start) if last is not None else start
-        if quiet_since <= valid_cutoff:
-            reasons.append({"code": "no_valid_follow_up", "since": quiet_since.isoformat(),
-                            "last_valid_at": last.isoformat() if last else None,
-                            "days": (now - quiet_since).days})
-        if not key_contact and customer.created_at <= contact_cutoff:
-            reasons.append({"code": "no_key_contact", "created_at": customer.created_at.isoformat(),
-                            "days": (now - customer.created_at).days})
+        reasons = flag_reasons(customer, n_invalid, last, key_contact, now, rules)
         if reasons:
             items.append({"customer": customer, "reasons": reasons})
     items.sort(key=lambda item: -len(item["reasons"]))  # stable: by code within a count

@@ -113,7 +113,8 @@ class Payment(Versioned, Base):
     """回款 (R-S4): never more in total than the contract amount."""
 
     __tablename__ = "payments"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),
+                      Index("ix_payments_received_date", "received_date"))  # reports: payments of a period
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
     deal_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("deals.id"), index=True)

@@ -29,6 +29,9 @@ class Visit(Versioned, Base):
     __table_args__ = (
         Index("ix_visits_customer_visited", "customer_id", "visited_at"),
         Index("ix_visits_review_queue", "verification_status", "review_status", "received_at"),
+        # reports: visits of a period, and one author's visits of a period
+        Index("ix_visits_visited_at", "visited_at"),
+        Index("ix_visits_author_visited", "author_id", "visited_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)

@@ -339,6 +339,45 @@ def test_bulk_transfer_and_the_quota_answer(demo_server, desktop):
         api(demo_server, "PUT", "/api/v1/admin/settings", {"quotas": quotas}, admin)
 
 
+# ---- targets --------------------------------------------------------------------------------
+def test_targets_editor_sets_a_target_and_shows_an_overlap_refusal(server, desktop):
+    pw = server["password"]
+    page = desktop(server["base"]).new_page()
+    login(page, "manager1", pw)
+    wait_synced(page)
+    open_desk(page, "targets")
+    alice = server["users"]["alice"]
+    page.click("[data-testid=new-target]")
+    form = page.locator("[data-testid=target-form]")
+    form.locator("select[name=user_id]").select_option(alice)
+    form.locator("input[name=name]").fill("本月指标")
+    form.locator("input[name=new_customers]").fill("5")
+    form.locator("input[name=visits]").fill("20")
+    form.locator("input[name=deal_amount]").fill("120000.50")
+    form.locator("input[name=payment_amount]").fill("80000")
+    form.locator("[data-testid=save-target]").click()
+    expect(page.locator("[data-testid=target-message]")).to_have_text("已保存", timeout=30000)
+    row = page.locator("[data-testid=target-row]", has_text="本月指标")
+    expect(row).to_have_attribute("data-status", "active", timeout=30000)
+    expect(row).to_contain_text("李娜")
+    expect(row).to_contain_text("¥120,000.50")  # integer fen on the wire, yuan on screen
+    status, body = api(server, "GET", f"/api/v1/targets?user_id={alice}", token=token(server, "manager1"))
+    saved = next(t for t in body["items"] if t["name"] == "本月指标")
+    assert saved["deal_amount"] == 12000050 and saved["payment_amount"] == 8000000 and saved["visits"] == 20
+    # the same month again for her: refused, and the reason is shown where the manager acted
+    page.click("[data-testid=new-target]")
+    form.locator("select[name=user_id]").select_option(alice)
+    form.locator("input[name=name]").fill("重复指标")
+    form.locator("input[name=visits]").fill("10")
+    form.locator("[data-testid=save-target]").click()
+    msg = page.locator("[data-testid=target-message]")
+    expect(msg).to_have_text("指标期间与已有指标重叠", timeout=30000)
+    expect(msg).to_have_class("error")
+    # the refusal is resolved here, not left in the sync screen's rejections
+    page.goto("/#/sync")
+    expect(page.locator("[data-testid=rejection]")).to_have_count(0)
+
+
 # ---- screenshots -------------------------------------------------------------------------------
 @pytest.mark.skipif(os.environ.get("FIELDCRM_SCREENS") != "1", reason="set FIELDCRM_SCREENS=1 to rewrite docs/screens/")
 @pytest.mark.parametrize("locale,tag", [("zh-CN", "zh"), ("en-US", "en")])

@@ -13,15 +13,18 @@ function nameOf(v: View, id: unknown): string {
 }
 
 /** A compact, readable line per payload entry: ids become names, changes show before → after. */
-export function payloadSummary(l: Lang, v: View, payload: Record<string, any>): [string, string][] {
+export function payloadSummary(l: Lang, v: View, payload: Record<string, any>, customer?: Record<string, any> | null): [string, string][] {
   const out: [string, string][] = [];
+  const before: Record<string, any> = payload?.before && typeof payload.before === 'object' ? payload.before : {};
   for (const [k, val] of Object.entries(payload ?? {})) {
-    if (val === null || val === undefined || val === '') continue;
+    if (val === null || val === undefined || val === '' || k === 'before') continue;
+    // the customer's own name and code are in the card's title already
+    if (customer && (k === 'name' || k === 'code') && (val === customer.name || val === customer.code)) continue;
     if (k === 'changes' && typeof val === 'object') {
       for (const [field, change] of Object.entries(val as Record<string, any>)) {
-        const before = change && typeof change === 'object' && 'before' in change ? change.before : undefined;
+        const old = change && typeof change === 'object' && 'before' in change ? change.before : before[field];
         const after = change && typeof change === 'object' && 'after' in change ? change.after : change;
-        out.push([field, before !== undefined ? `${before ?? '—'} → ${after ?? '—'}` : String(after)]);
+        out.push([field, old !== undefined ? `${old ?? '—'} → ${after ?? '—'}` : String(after)]);
       }
     } else if (/(^|_)user_id$|owner_id$|claimant_id$/.test(k)) {
       out.push([k.replace(/_id$/, ''), nameOf(v, val)]);
@@ -59,7 +62,7 @@ function ApprovalCard({ a, onDone }: { a: any; onDone: () => void }) {
       onDone();
     }
   }
-  const summary = payloadSummary(l, v, a.payload);
+  const summary = payloadSummary(l, v, a.payload, a.customer);
   const pending = a.status === 'pending';
   return (
     <article class="approval" data-testid="approval" data-id={a.id} data-kind={a.kind} data-status={a.status}>

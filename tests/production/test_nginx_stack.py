@@ -5,12 +5,16 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import random
 import re
 import socket
+import ssl
 
 import pytest
 from PIL import Image
+
+from .conftest import NGINX, ROOT, Proc, _free_port, fetch, make_test_certificate, render, wait_for
 
 pytestmark = pytest.mark.production
 
@@ -208,3 +212,29 @@ def test_the_app_sees_the_phone_address_not_nginx(stack):
     # Another phone (and the server, which talks to gunicorn from 127.0.0.1) is not limited.
     assert _login(stack, "nobody-here", "wrong", source=other_phone).status == 401
     assert _login(stack, "alice", stack.app.seed["password"], source=other_phone).status == 200
+
+
+def test_app_down_is_a_503_envelope_with_retry_after(tmp_path):
+    """nginx in front of an app server that is not running: phones get the JSON envelope (and back
+    off), not nginx's HTML error page."""
+    cert, key = make_test_certificate(tmp_path / "tls")
+    https_port = _free_port()
+    dead = _free_port()  # nothing listens there
+    site = render.render((ROOT / "nginx" / "fieldcrm.conf").read_text(), http_port=_free_port(),
+                         https_port=https_port, cert=str(cert), key=str(key), dist=str(ROOT / "pwa" / "dist"),
+                         upstream=f"127.0.0.1:{dead}", log_dir=str(tmp_path / "logs"), listen_host="127.0.0.1")
+    conf = render.write_prefix(tmp_path, site, user="root" if os.geteuid() == 0 else None)
+    proc = Proc([NGINX, "-p", str(tmp_path), "-c", str(conf)], dict(os.environ), tmp_path / "nginx.out")
+    try:
+        trusting = ssl.create_default_context(cafile=str(cert))
+        wait_for(lambda: fetch(https_port, "GET", "/index.html", tls=trusting, timeout=3).status == 200, proc, "nginx")
+        answer = fetch(https_port, "GET", "/api/v1/health", tls=trusting)
+        assert answer.status == 503
+        assert answer.header("content-type").startswith("application/json")
+        assert answer.json()["error"]["code"] == "unavailable"
+        assert answer.header("retry-after") == "30"
+        _assert_security_headers(answer, api=True)
+        # The app shell still loads (the phone then works offline on its own data).
+        assert fetch(https_port, "GET", "/", tls=trusting).status == 200
+    finally:
+        proc.stop()

@@ -81,8 +81,13 @@ export async function reloadIntoUpdate(): Promise<void> {
   await applyUpdate({
     status: syncStatus, isOnline: () => online.get(), kick: requestSync,
     activate: async () => {
-      if (activateWaiting) await activateWaiting(true);
-      else location.reload();
+      const sw = navigator.serviceWorker;
+      if (!activateWaiting || !sw?.controller) return location.reload();
+      // workbox-window reloads on its own 'controlling' event only for a worker it installed
+      // itself; a version found by the hourly (or the browser's) update check is "external" to
+      // it. The controller changing is the one signal that always comes: reload on it.
+      sw.addEventListener('controllerchange', () => location.reload(), { once: true });
+      await activateWaiting(true);
     },
   });
 }

@@ -1,9 +1,17 @@
 """The rep's phone, end to end, against a real server (SPEC §12, §15)."""
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+import urllib.request
+
 import pytest
 
-from tests.e2e.conftest import HERE, api, login, photo_at, token, wait_sw, wait_synced
+from tests.e2e.conftest import (FIELDCRM, HERE, PHONE, ROOT, _free_port, api, login, photo_at, token, wait_sw,
+                                wait_synced)
 
 pytestmark = pytest.mark.e2e
 
@@ -257,3 +265,86 @@ def test_stage_gate_then_deal_and_payment_with_receivables(server, phone, tmp_pa
     assert (deal["status"], deal["amount"], deal["paid_total"], deal["outstanding"]) == ("signed", 4800000, 2000050, 2799950)
     assert deal["attachment_uploaded"] is True, deal  # the PDF went up before the mutation that names it
     assert deal["opportunity_id"] == opp_id
+
+
+@pytest.fixture
+def own_dist_server(server, tmp_path):
+    """A second `fieldcrm run` on the same database serving its own copy of pwa/dist, so a test
+    can publish a "new version" (a changed sw.js) without touching the shared build."""
+    dist = tmp_path / "dist"
+    shutil.copytree(ROOT / "pwa" / "dist", dist)
+    port = _free_port()
+    env = {**os.environ, "FIELDCRM_INSTANCE": str(server["instance"]), "FIELDCRM_PWA_DIST": str(dist),
+           "FIELDCRM_SECRET_KEY": "e2e-secret-key-long-enough-for-hs256-xx"}
+    env.pop("FIELDCRM_DATABASE_URL", None)
+    log = open(tmp_path / "server2.log", "wb")
+    proc = subprocess.Popen([str(FIELDCRM), "run", "--host", "127.0.0.1", "--port", str(port), "--no-jobs"], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2)
+            break
+        except Exception:  # noqa: BLE001
+            if time.time() > deadline or proc.poll() is not None:
+                proc.terminate()
+                pytest.fail("second server did not start: " + (tmp_path / "server2.log").read_text(errors="replace")[-2000:])
+            time.sleep(0.3)
+    yield {"base": base, "dist": dist}
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.mark.parametrize("locale,tag", [("zh-CN", "zh"), ("en-US", "en")])
+def test_update_waits_and_keeps_the_outbox(server, browser, own_dist_server, locale, tag):
+    """A new version waiting: the banner offers the reload; queued work survives it (the outbox
+    is in IndexedDB) and is sent by the new version."""
+    ctx = browser.new_context(**PHONE, locale=locale, geolocation=HERE, permissions=["geolocation"],
+                              base_url=own_dist_server["base"], timezone_id="Asia/Shanghai")
+    try:
+        page = ctx.new_page()
+        login(page, "alice", server["password"])
+        wait_sw(page)
+        wait_synced(page)
+        # publish a new version: same app, a changed service worker script
+        sw = own_dist_server["dist"] / "sw.js"
+        sw.write_text(sw.read_text() + f"\n// build {time.time_ns()}\n")
+        page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+        page.wait_for_selector("[data-testid=update-banner]", timeout=20000)
+        assert page.evaluate("navigator.serviceWorker.getRegistration().then((r) => !!r.waiting)")
+
+        # queue work offline, then take the update while it is still queued
+        ctx.set_offline(True)
+        page.wait_for_selector("[data-testid=offline]")
+        customer = server["owned"]["alice"][0]
+        page.goto(f"/#/customer/{customer['id']}")
+        page.click("[data-testid=write-follow-up]")
+        note = "更新前写的跟进，离线排队" if tag == "zh" else "Written before the update, queued offline"
+        page.fill("textarea[name=content]", note)
+        page.click("[data-testid=save-follow-up]")
+        page.wait_for_selector("[data-testid=pending-count][data-count='1']")
+        page.wait_for_selector("[data-testid=update-banner]")
+        if os.environ.get("FIELDCRM_SCREENS") == "1":
+            from tests.e2e.test_budgets_and_screens import SCREENS
+
+            page.screenshot(path=str(SCREENS / f"{tag}-update-banner.png"))
+        with page.expect_event("load", timeout=20000):
+            page.click("[data-testid=update-reload]")
+        page.wait_for_selector("[data-testid=customer-detail]")
+        assert page.evaluate("navigator.serviceWorker.getRegistration().then((r) => !r.waiting)")
+        assert page.locator("[data-testid=update-banner]").count() == 0
+        assert page.get_attribute("[data-testid=pending-count]", "data-count") == "1"
+        assert note in page.inner_text("[data-testid=timeline]")
+
+        ctx.set_offline(False)
+        wait_synced(page, timeout=30000)
+        # the server has it (follow-ups have no HTTP list; read the e2e instance's database)
+        with sqlite3.connect(server["instance"] / "fieldcrm.db") as con:
+            assert con.execute("select count(*) from follow_ups where content = ?", (note,)).fetchone()[0] == 1
+    finally:
+        ctx.close()

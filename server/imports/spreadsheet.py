@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from server.common.errors import AppError, ValidationFailed
+
+log = logging.getLogger("fieldcrm.imports")
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv"
@@ -88,6 +91,12 @@ def read_sheet(data: bytes) -> Sheet:
 
 def _read_xlsx(data: bytes) -> Sheet:
     import openpyxl
+    from openpyxl.xml import DEFUSEDXML
+
+    if not DEFUSEDXML:  # without defusedxml openpyxl expands XML entity bombs ("billion laughs")
+        log.error("defusedxml is not installed: uploaded workbooks are refused")
+        raise UnsupportedFile("This server reads no .xlsx uploads now: upload the template as .csv",
+                              details={"accepted": [CSV_MIME]})
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -102,7 +111,7 @@ def _read_xlsx(data: bytes) -> Sheet:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on hostile files: all are the file's fault
-        raise InvalidFile("The workbook cannot be read", details={"reason": type(exc).__name__}) from None
+        raise InvalidFile("The workbook cannot be read", details={"reason": _root_cause(exc)}) from None
     try:
         sheet = workbook.worksheets[0]
         lines = []
@@ -111,10 +120,17 @@ def _read_xlsx(data: bytes) -> Sheet:
             if len(lines) > MAX_ROWS + 1:
                 break
     except Exception as exc:
-        raise InvalidFile("The workbook cannot be read", details={"reason": type(exc).__name__}) from None
+        raise InvalidFile("The workbook cannot be read", details={"reason": _root_cause(exc)}) from None
     finally:
         workbook.close()
     return _sheet("xlsx", lines)
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The name of the first error in the chain (openpyxl wraps defusedxml's EntitiesForbidden)."""
+    while exc.__cause__ is not None or (exc.__context__ is not None and not exc.__suppress_context__):
+        exc = exc.__cause__ or exc.__context__
+    return type(exc).__name__
 
 
 def _read_csv(data: bytes) -> Sheet:

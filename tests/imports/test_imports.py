@@ -365,6 +365,22 @@ def test_a_zip_that_is_not_a_workbook_415_and_a_broken_one_422(client, factory, 
     error_of(upload(client, headers, xlsx([row(name="截断文件金融有限公司")])[:300]), 422, "invalid_file")
 
 
+def test_an_xml_entity_bomb_in_a_workbook_is_refused(client, factory, org):
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(xlsx([row(name="实体炸弹金融有限公司")])))
+    entities = "".join(f'<!ENTITY e{i} "{"&e%d;" % (i - 1) * 10}">' for i in range(1, 10))
+    bomb = (f'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY e0 "laugh">{entities}]>'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            '<row r="1"><c r="A1" t="inlineStr"><is><t>&e9;</t></is></c></row></sheetData></worksheet>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for member in source.infolist():
+            archive.writestr(member, bomb if member.filename == "xl/worksheets/sheet1.xml" else source.read(member))
+    error = error_of(upload(client, factory.headers(org["manager"]), out.getvalue()), 422, "invalid_file")
+    assert error["details"]["reason"] == "EntitiesForbidden"  # defusedxml said no, nothing was expanded
+
+
 def test_not_multipart_415_no_file_422_too_big_413(client, factory, org):
     headers = factory.headers(org["manager"])
     error_of(client.post(URL, headers=headers, json={"mode": "dry_run"}), 415, "unsupported_media_type")

@@ -1,6 +1,7 @@
 """Run the benchmarks and print Markdown; `--write` refreshes their sections of BENCHMARKS.md.
 
-    .venv/bin/python bench/run.py [sync|all] [--rounds N] [--warmup N] [--write]
+    .venv/bin/python bench/run.py [sync|load|all] [--rounds N] [--warmup N] [--write]
+    .venv/bin/python bench/run.py load [--phones 200] [--think 10] [--ramp 30] [--write]
 
 Each benchmark owns one section of /work/main/BENCHMARKS.md between `<!-- bench:NAME -->` and
 `<!-- /bench:NAME -->`; `--write` replaces only the sections that ran and keeps the rest.
@@ -27,7 +28,13 @@ def _sync(args) -> str:
     return result.markdown(args.command)
 
 
-BENCHMARKS = {"sync": _sync}
+def _load(args) -> str:
+    from bench import load
+
+    return load.markdown(load.run(load.plan_of(args), args.command))
+
+
+BENCHMARKS = {"sync": _sync, "load": _load}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="cProfile one in-process push: auto = when fieldcrm/PouchDB is above 2x")
     parser.add_argument("--only", default=None,
                         help="restrict the fieldcrm set-ups, e.g. 'sqlite', 'http', 'postgresql/in-process'")
+    from bench.load import add_arguments as load_arguments
+
+    load_arguments(parser.add_argument_group("load (bench/load.py)"))
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.warmup < 0:
         parser.error("--rounds must be >= 1 and --warmup >= 0")

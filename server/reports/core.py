@@ -251,7 +251,7 @@ def make_ctx(user: User, report: Report, args: dict, lang: str, now: datetime | 
     for name, allowed in report.choices.items():
         if name in given and given[name] not in allowed:
             raise ValidationFailed("Not a value this filter takes",
-                                   details={"fields": {name: [f"one of {', '.join(allowed)}"]}})
+                                   details={"fields": {name: [f"one of {', '.join(map(str, allowed))}"]}})
     zone_name = get_settings().timezone
     zone = ZoneInfo(zone_name)
     now = now or utcnow()

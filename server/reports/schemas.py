@@ -30,7 +30,7 @@ class ReportArgs(StrictSchema):
 
 
 class ExportArgs(ReportArgs):
-    format = fields.String(required=True, validate=validate.OneOf(["xlsx", "csv"]))
+    format = fields.String(load_default="xlsx", validate=validate.OneOf(["xlsx", "csv"]))
 
 
 class ReportInfoSchema(Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from server.common.auth import login_required, me
 from server.reports import service
@@ -36,7 +37,7 @@ class Reports(MethodView):
 @blp.route("/<string:key>")
 class ReportByKey(MethodView):
     @login_required()
-    @blp.arguments(ReportArgs, location="query")
+    @blp.arguments(ReportArgs, location="query", unknown=RAISE)
     @blp.response(200, ReportSchema)
     def get(self, args, key: str):
         """One report: columns, one page of rows with the total, and its chart (segments carry the
@@ -48,7 +49,7 @@ class ReportByKey(MethodView):
 @blp.route("/<string:key>/export")
 class ReportExport(MethodView):
     @login_required()
-    @blp.arguments(ExportArgs, location="query")
+    @blp.arguments(ExportArgs, location="query", unknown=RAISE)
     @blp.alt_response(200, description="the XLSX or CSV file of every row (same filters and order)")
     def get(self, args, key: str):
         """The whole report as XLSX or CSV, streamed; managers, ops and admins (reps: 403

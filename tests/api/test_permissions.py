@@ -34,7 +34,7 @@ class World:
 @dataclass(frozen=True)
 class Case:
     method: str
-    path: str  # placeholders: {customer} {user} {department}
+    path: str  # placeholders: {customer} {user} {department} {report} (a report key)
     expect: dict[str, int]
     body: Callable[[World], dict] | None = None
     token: str = "access"  # which of the role's tokens is sent: access | refresh
@@ -183,6 +183,11 @@ PERMISSIONS: list[Case] = [
     Case("POST", "/api/v1/imports/customers",
          {"anonymous": 401, "rep": 403, "manager": 415, "ops": 403, "admin": 415, "owner": 403},
          body=lambda w: {"mode": "dry_run"}, note="tests/imports uploads real files"),
+    # reports (SPEC §10): everyone reads them within the access rule; reps may not export
+    Case("GET", "/api/v1/reports", EVERY_USER),
+    Case("GET", "/api/v1/reports/{report}", EVERY_USER, note="rows scoped by R-O4; tests/reports checks them"),
+    Case("GET", "/api/v1/reports/{report}/export", {"anonymous": 401, "rep": 403, "owner": 403, "manager": 200,
+                                                    "ops": 200, "admin": 200}, note="XLSX by default; logged"),
 ]
 
 
@@ -216,7 +221,8 @@ def test_every_entry_names_every_role():
 
 @pytest.mark.parametrize("case, role, status", list(_cases()))
 def test_permission(client, world, case, role, status):
-    path = case.path.format(customer=world.customer.id, user=world.target_user.id, department=world.department.id)
+    path = case.path.format(customer=world.customer.id, user=world.target_user.id, department=world.department.id,
+                            report="visits")
     headers = {}
     if role != "anonymous":
         tokens = world.factory.login(world.users[role])

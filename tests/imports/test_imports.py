@@ -393,8 +393,14 @@ def test_not_multipart_415_no_file_422_too_big_413(client, factory, org):
     error_of(upload(client, headers, b""), 422, "invalid_file")
 
 
+def test_blank_lines_keep_row_numbers_and_do_not_count_toward_the_limit(client, factory, org):
+    data = csv_bytes([row(name="空行之前金融有限公司")] + [[""] * len(HEADER)] * 3000 + [row(name="空行之后金融有限公司")])
+    report = ok(upload(client, factory.headers(org["manager"]), data, filename="blank.csv"))
+    assert [line["row"] for line in report["rows"]] == [2, 3003] and report["valid"] == 2
+
+
 def test_too_many_rows_422(client, factory, org):
-    lines = [row(name=f"批量{i}号金融有限公司") for i in range(5001)]
+    lines = [row(name=f"批量{i}号金融有限公司") for i in range(2001)]
     error = error_of(upload(client, factory.headers(org["manager"]), csv_bytes(lines), filename="big.csv"), 422,
                      "too_many_rows")
-    assert error["details"]["limit"] == 5000
+    assert error["details"]["limit"] == 2000

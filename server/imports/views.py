@@ -74,7 +74,7 @@ class CustomerTemplate(MethodView):
 class CustomerImport(MethodView):
     @login_required(*IMPORTERS)
     @_multipart_only
-    @blp.arguments(ImportForm, location="form")
+    @blp.arguments(ImportForm, location="form", content_type="multipart/form-data")
     @blp.doc(**_UPLOAD)
     @blp.response(200, ImportReportSchema, description="The dry run's report, or nothing was valid to import")
     @blp.alt_response(201, schema=ImportReportSchema, description="Rows were imported")

@@ -34,7 +34,13 @@ def _load(args) -> str:
     return load.markdown(load.run(load.plan_of(args), args.command))
 
 
-BENCHMARKS = {"sync": _sync, "load": _load}
+def _reports(args) -> str:
+    from bench import reports
+
+    return reports.run(rounds=args.rounds, warmup=args.warmup, command=args.command)
+
+
+BENCHMARKS = {"sync": _sync, "load": _load, "reports": _reports}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,191 @@
+"""Reports benchmark: the median time of every statistics report on a large PostgreSQL database
+(100,000 customers, 1,000,000 activities; see gen_reports_data.py), for a line director (a
+manager whose department subtree holds a fifth of the data) and for an admin (everything).
+
+    .venv/bin/python bench/reports.py [--rounds 5] [--warmup 1] [--regenerate] [--write]
+    .venv/bin/python bench/run.py reports --write        # the same, through the runner
+
+Timed: the report service call `server.reports.core.run` in-process (the filters checked, the
+access rule, the SQL aggregate with its total, the chart with its drill-downs, the rows
+presented) — what GET /api/v1/reports/{key} does between authentication and JSON encoding.
+Periods: reports of "this month" are asked for the last full month and "this year" ones keep
+their default (the calendar year so far), so that each covers a typical month/year of data
+rather than the first days of a new one. Target: ≤ 500 ms each.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench import gen_reports_data, harness  # noqa: E402
+
+DB = "fieldcrm_bench_reports"
+TARGET_MS = 500
+
+
+def _db_exists(name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(harness.PG_ADMIN_URL, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+
+
+def _ensure_targets(app) -> int:
+    """One active target per rep for this month (the generator's data has none), via SQL."""
+    import uuid
+
+    from sqlalchemy import func, select
+
+    from server.extensions import db
+    from server.org.models import Role, User
+    from server.pipeline.service import org_today
+    from server.targets.models import Target
+
+    with app.app_context():
+        if db.session.scalar(select(func.count(Target.id))):
+            return 0
+        today = org_today()
+        start = today.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        admin = db.session.scalar(select(User.id).where(User.role == Role.admin))
+        reps = list(db.session.scalars(select(User.id).where(User.role == Role.rep)))
+        db.session.execute(Target.__table__.insert(), [
+            {"id": uuid.uuid4(), "user_id": rep, "name": "月度指标", "start_date": start, "end_date": end,
+             "new_customers": 20, "visits": 60, "deal_amount": 50_000_000, "payment_amount": 30_000_000,
+             "status": "active", "set_by_id": admin, "version": 1} for rep in reps])
+        db.session.commit()
+        return len(reps)
+
+
+def _args_for(report, today: date) -> dict:
+    args: dict = {"page": 1, "per_page": 50}
+    if report.period == "month":
+        first_this = today.replace(day=1)
+        last_month_end = first_this - timedelta(days=1)
+        args["from"], args["to"] = last_month_end.replace(day=1), last_month_end
+    if report.key == "reclaim_forecast":
+        args["days"] = 30
+    return args
+
+
+def run(rounds: int = 5, warmup: int = 1, regenerate: bool = False, command: str = "") -> str:
+    from server import create_app
+    from server.extensions import db
+    from server.org.models import User
+    from server.reports import core
+
+    if not harness.pg_available():
+        raise SystemExit("needs a local PostgreSQL (FIELDCRM_BENCH_PG_ADMIN_URL)")
+    generated = None
+    if regenerate or not _db_exists(DB):
+        harness.log("generating 100,000 customers and 1,000,000 activities …")
+        generated = gen_reports_data.build(DB)
+    url = gen_reports_data.pg_url(DB).replace("postgresql://", "postgresql+psycopg://", 1)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(harness.WORK / "reports-instance"),
+                      "SECRET_KEY": "bench-secret-key-that-is-long-enough-for-hs256"})
+    _ensure_targets(app)
+    results = []
+    with app.test_request_context():
+        from sqlalchemy import func, select
+
+        from server.customers.models import Customer
+        from server.followups.models import FollowUp
+        from server.pipeline.models import Deal, Payment
+        from server.visits.models import Visit
+
+        sizes = {name: db.session.scalar(select(func.count()).select_from(model))
+                 for name, model in (("customers", Customer), ("visits", Visit), ("follow_ups", FollowUp),
+                                     ("deals", Deal), ("payments", Payment))}
+        viewers = {"manager": db.session.scalar(select(User).where(User.username == "director_ka")),
+                   "admin": db.session.scalar(select(User).where(User.username == "admin"))}
+        from server.pipeline.service import org_today
+
+        today = org_today()
+        reports = [r for r in core.all_reports() if r.kind == "statistics"]
+        for report in reports:
+            args = _args_for(report, today)
+            row = {"key": report.key, "title": report.zh, "args": args}
+            for who, user in viewers.items():
+                samples = []
+                answer = None
+                for i in range(warmup + rounds):
+                    db.session.rollback()  # a fresh transaction each time, as a request has
+                    t0 = time.perf_counter()
+                    answer = core.run(user, report.key, dict(args), "zh")
+                    elapsed = time.perf_counter() - t0
+                    if i >= warmup:
+                        samples.append(elapsed)
+                row[who] = statistics.median(samples) * 1000
+                row[f"{who}_max"] = max(samples) * 1000
+                row[f"{who}_total"] = answer["total"]
+            harness.log(f"{report.key}: manager {row['manager']:.0f} ms, admin {row['admin']:.0f} ms")
+            results.append(row)
+        db.session.rollback()
+    with app.app_context():
+        db.engine.dispose()
+    return markdown(results, sizes, rounds, warmup, command, generated)
+
+
+def markdown(results, sizes, rounds, warmup, command, generated) -> str:
+    missed = [r for r in results if max(r["manager"], r["admin"]) > TARGET_MS]
+    lines = [
+        "## Reports: statistics on 100,000 customers and 1,000,000 activities (issue 8)",
+        "",
+        f"- **Run**: `{command or '.venv/bin/python bench/reports.py --write'}` on {date.today().isoformat()}, "
+        f"{rounds} timed rounds after {warmup} warm-up round(s) per report and viewer; median (max) ms.",
+        f"- **Machine**: {harness.machine_summary()}; PostgreSQL {harness.pg_version()}.",
+        "- **Data** (`bench/gen_reports_data.py`, COPY into a fresh database, then VACUUM ANALYZE): "
+        + ", ".join(f"{n:,} {name}" for name, n in sizes.items())
+        + "; 5 lines × 4 groups × 10 reps; activities spread over the last 365 days."
+        + (f" Generated in {generated['seconds']:.0f} s." if generated else ""),
+        "- **Viewers**: *manager* = the KA line director (subtree: 4 groups, 40 reps, a fifth of the data) — "
+        "the access rule's OR of ownership, co-following, shares and the subtree is in every query; "
+        "*admin* = everything.",
+        "- **Timed**: `server.reports.core.run` in-process: filters, access rule, the SQL aggregate with "
+        "`count(*) OVER ()` for the total, chart and drill-downs, page of 50 rows presented. \"This month\" "
+        "reports are asked for the last full month, \"this year\" ones for the year so far.",
+        "",
+        "| Report | Manager ms (max) | Admin ms (max) | Rows (manager / admin) | ≤ 500 ms |",
+        "|---|---:|---:|---:|:---:|",
+    ]
+    for r in results:
+        ok = "yes" if max(r["manager"], r["admin"]) <= TARGET_MS else "**no**"
+        lines.append(f"| `{r['key']}` {r['title']} | {harness.fmt_ms(r['manager'])} ({harness.fmt_ms(r['manager_max'])}) "
+                     f"| {harness.fmt_ms(r['admin'])} ({harness.fmt_ms(r['admin_max'])}) "
+                     f"| {r['manager_total']:,} / {r['admin_total']:,} | {ok} |")
+    lines.append("")
+    if missed:
+        lines.append("**Misses the 500 ms target**: " + ", ".join(
+            f"`{r['key']}` ({harness.fmt_ms(max(r['manager'], r['admin']))} ms)" for r in missed) + ".")
+    else:
+        lines.append("Every statistics report answers within 500 ms for both viewers.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import shlex
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--regenerate", action="store_true", help="drop and generate the data again")
+    parser.add_argument("--write", action="store_true", help="update the reports section of BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    command = ".venv/bin/python " + " ".join(shlex.quote(a) for a in ["bench/reports.py", *(argv or sys.argv[1:])])
+    section = run(args.rounds, args.warmup, args.regenerate, command)
+    print(section)
+    if args.write:
+        harness.update_section("reports", section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

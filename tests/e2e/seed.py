@@ -65,7 +65,54 @@ def main() -> None:
             db.session.commit()
             pool.append({"id": str(c.id), "name": c.name, "pool": c.pool.value})
         out["pool"] = pool
+        out["pipeline"] = seed_pipeline_and_targets(owned["alice"][0]["id"], alice, manager)
     json.dump(out, sys.stdout, ensure_ascii=False)
+
+
+def seed_pipeline_and_targets(customer_id: str, rep, manager) -> dict:
+    """For the screenshots of the rep's pipeline and target screens: on alice's first customer an
+    opportunity in `solution` whose next gate (an order: prices on every line) is half met, a
+    signed contract with a payment (receivables outstanding), and targets — this month's set by
+    the manager (active, with actuals) and next month's drafted by alice (pending approval)."""
+    import calendar
+    import uuid
+    from datetime import timedelta
+
+    from server.extensions import db
+    from server.pipeline import service as pipeline
+    from server.targets.service import save_target
+
+    cid = uuid.UUID(customer_id)
+    opp = pipeline.create_opportunity({
+        "customer_id": cid, "name": "春意二期中央空调节能改造", "amount": 36_000_000, "need": "两栋办公楼空调能耗过高",
+        "budget": "年度预算约 40 万元", "timeline": "明年一季度完工",
+        "products": [{"product": "磁悬浮冷水机组", "quantity": 2, "unit_price": 15_000_000},
+                     {"product": "智能群控系统", "quantity": 1, "unit_price": None}]}, rep)
+    db.session.commit()
+    pipeline.set_stage(opp.id, "solution", None, rep)
+    db.session.commit()
+    today = pipeline.org_today()
+    deal = pipeline.create_deal({"customer_id": cid, "opportunity_id": None, "contract_no": "HT-2026-0815",
+                                 "amount": 12_000_000, "signed_date": today, "attachment": None}, rep)
+    db.session.commit()
+    pipeline.sign_deal(deal.id, rep, today)
+    db.session.commit()
+    pipeline.create_payment({"deal_id": deal.id, "amount": 5_000_000, "received_date": today, "proof": None}, rep)
+    db.session.commit()
+    first = today.replace(day=1)
+    last = today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    active, _ = save_target({"user_id": rep.id, "name": f"{today.month}月指标", "start_date": first, "end_date": last,
+                             "new_customers": 6, "visits": 30, "deal_amount": 30_000_000,
+                             "payment_amount": 20_000_000}, manager)
+    db.session.commit()
+    nxt = last + timedelta(days=1)
+    nxt_last = nxt.replace(day=calendar.monthrange(nxt.year, nxt.month)[1])
+    draft, _ = save_target({"name": f"{nxt.month}月指标（草稿）", "start_date": nxt, "end_date": nxt_last,
+                            "new_customers": 8, "visits": 40, "deal_amount": 50_000_000,
+                            "payment_amount": 30_000_000}, rep)
+    db.session.commit()
+    return {"customer_id": customer_id, "opportunity_id": str(opp.id), "deal_id": str(deal.id),
+            "targets": [str(active.id), str(draft.id)]}
 
 
 if __name__ == "__main__":

@@ -17,6 +17,11 @@ follow-ups over the customers' lives, mostly valid, some invalid (empty phrases,
 no contact), with next contact times, so that reminders, reclaim warnings and the invalid
 tracking list (R-P8) all have something to show. Those rows are built directly, with their
 audit entries, like the pool customers: the services would check and flush each one.
+
+Customers are created over ~18 months up to this week, visits (most in the last two months, the
+rest over the year), deals, payments and follow-ups over the last year, so that every monthly
+report and chart has a year of data; last come the reps' targets and daily reports
+(`server/demo/targets.py`), measured against all of it.
 """
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ from server.customers.models import (CoFollower, Confidentiality, Contact, Custo
                                      CustomerType, Pool, Share)
 from server.demo import data
 from server.demo.pipeline import load_demo_pipeline
+from server.demo.targets import load_demo_targets
 from server.demo.visits import load_demo_visits
 from server.extensions import db
 from server.followups.models import FollowUp, FollowUpKind
@@ -72,6 +78,7 @@ ADMIN_NAME = "系统管理组"
 
 POOL_SHARE = 0.12  # customers released or reclaimed even when their owner had room
 HISTORY_DAYS = 540  # ~18 months of customer history
+RECENT_SHARE = 0.04  # customers created in the last week
 TAX_ID_SHARE = 0.8
 CONTACT_DEPARTMENTS = ("信息技术部", "采购部", "总经办", "财务部", "运营部", "市场部", "行政部")
 ATTITUDES = ("supportive", "neutral", "neutral", "opposed", None, None)
@@ -143,6 +150,8 @@ def _load(rng: random.Random, activity_rng: random.Random, now: datetime, custom
         load_demo_pipeline(random.Random(activity_rng.random() * 1e9 + 1), owned, reps, now=now)
         load_demo_visits(random.Random(activity_rng.random() * 1e9 + 2), owned, now=now)
         _add_pending_approvals(reps, plans)
+        # last: targets and daily reports are measured against everything above
+        load_demo_targets(random.Random(activity_rng.random() * 1e9 + 3), reps, now=now)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -260,7 +269,10 @@ def _plan_customers(rng: random.Random, now: datetime, reps: list[_Rep], count: 
             "status": status, "confidentiality": "confidential" if confidential else "normal",
             "notes": rng.choice(LOST_NOTES) if status == "lost" else None,
         }
-        age = timedelta(days=rng.uniform(1, HISTORY_DAYS), seconds=rng.randrange(86400))
+        # up to today: the last year's monthly charts and targets have new customers in every
+        # month, and this week has some (the current month too, even on its first days)
+        days = rng.uniform(0, 6) if rng.random() < RECENT_SHARE else rng.uniform(0, HISTORY_DAYS)
+        age = timedelta(days=days, seconds=rng.randrange(86400))
         plan = _Plan(name, industry, line, args, now - age)
 
         candidates = [r for r in by_line.get(line, []) if r.has_room()]

@@ -37,6 +37,7 @@ PHOTO_SIZE = (640, 480)
 QUALITY = 85
 # genuine photos stay this many phash bits apart (photo_similar flags 6 or fewer)
 MIN_DISTANCE = 14
+RECENT_SHARE = 0.4  # visits within 60 days of the customer's last progress; the rest over a year
 SHANGHAI = timezone(timedelta(hours=8))
 
 # kind -> share of the visits (the rest are genuine)
@@ -152,9 +153,12 @@ def _moved(lat: float, lng: float, metres: float, bearing: float) -> tuple[float
 
 
 def _visit_time(rng: random.Random, customer: Customer, now: datetime) -> datetime:
-    """A working hour (Shanghai) before the customer's last progress, within 60 days of it."""
+    """A working hour (Shanghai) before the customer's last progress: most within 60 days of it
+    (today's lists, the review queue, daily reports), the rest over the year before (monthly
+    charts and targets have a year of visits)."""
     latest = min(customer.last_progress_at or now, now) - timedelta(hours=1)
-    earliest = max(customer.created_at or latest - timedelta(days=60), latest - timedelta(days=60))
+    window = timedelta(days=60 if rng.random() < RECENT_SHARE else 365)
+    earliest = max(customer.created_at or latest - window, latest - window)
     span = max(0.0, (latest - earliest).total_seconds())
     day = (earliest + timedelta(seconds=rng.uniform(0, span))).astimezone(SHANGHAI)
     at = day.replace(hour=rng.randint(9, 17), minute=rng.randint(0, 59), second=rng.randint(0, 59), microsecond=0)
@@ -164,7 +168,7 @@ def _visit_time(rng: random.Random, customer: Customer, now: datetime) -> dateti
 
 
 def load_demo_visits(rng: random.Random, customers: Iterable[Customer], fixtures_dir: Path | str | None = None,
-                     count: int = 200, now: datetime | None = None) -> dict[str, int]:
+                     count: int = 320, now: datetime | None = None) -> dict[str, int]:
     """Add about `count` visits (with real photos) to owned customers that have a location.
 
     `fixtures_dir`: where the source photos are (default ../shared/fixtures/photos); the demo's

@@ -299,3 +299,109 @@ def test_deterministic_for_a_seed(fresh_app):
     first = names(7)
     assert names(7) == first
     assert names(8) != first
+
+
+# ---- a year of activity, targets and daily reports (issue 8) ---------------------------------------
+
+def _months(values) -> set[tuple[int, int]]:
+    return {(v.year, v.month) for v in values}
+
+
+def _last_twelve_months(today) -> set[tuple[int, int]]:
+    months, year, month = set(), today.year, today.month
+    for _ in range(12):
+        months.add((year, month))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months
+
+
+def test_a_year_of_activity_spread_over_the_months(demo_db):
+    from zoneinfo import ZoneInfo
+
+    from server.pipeline.models import Deal, DealStatus, Payment
+    from server.visits.models import Visit
+
+    session = demo_db
+    zone = ZoneInfo(get_settings().timezone)
+    today = utcnow().astimezone(zone).date()
+    year = _last_twelve_months(today)
+    created = [c.created_at.astimezone(zone) for c in session.scalars(select(Customer))]
+    this_month = {(today.year, today.month)}
+    assert year - this_month <= _months(created), "new customers in every one of the last 12 months"
+    assert len([c for c in created if c.date() >= today - timedelta(days=7)]) >= 3, "and this week"
+    visits = [v.visited_at.astimezone(zone) for v in session.scalars(select(Visit))]
+    assert len(visits) >= 80
+    assert len(_months(visits) & year) >= 8, sorted(_months(visits))
+    assert max(visits) - min(visits) > timedelta(days=240)
+    assert len({v.date() for v in visits}) > 40, "not all on a few days"
+    signed = [d.signed_date for d in session.scalars(select(Deal).where(Deal.status == DealStatus.signed))]
+    assert len(_months(signed) & year) >= 10, sorted(_months(signed))
+    received = [p.received_date for p in session.scalars(select(Payment))]
+    assert len(_months(received) & year) >= 10, sorted(_months(received))
+    follow_ups = [f.created_at.astimezone(zone) for f in session.scalars(select(FollowUp))]
+    assert len(_months(follow_ups) & year) >= 11
+    assert all(at.date() <= today for at in created + visits + follow_ups)
+    assert max(signed + received) <= today
+
+
+def test_every_rep_has_targets_set_by_a_manager_some_met(demo_db):
+    from server.approvals.models import Approval
+    from server.targets import service as targets
+    from server.targets.models import Target
+
+    session = demo_db
+    reps = session.scalars(select(User).where(User.role == Role.rep, User.active.is_(True))).all()
+    rows = session.scalars(select(Target)).all()
+    by_user: dict = {}
+    for t in rows:
+        by_user.setdefault(t.user_id, []).append(t)
+    today = utcnow().astimezone(__import__("zoneinfo").ZoneInfo(get_settings().timezone)).date()
+    met = missed = 0
+    for rep in reps:
+        mine = sorted(by_user.get(rep.id, []), key=lambda t: t.start_date)
+        active = [t for t in mine if t.status == "active"]
+        assert len(active) >= 5, rep.username
+        quarterly = rep.department.business_line == BusinessLine.KA
+        for t in active:
+            setter = session.get(User, t.set_by_id)
+            assert setter.role == Role.manager and rep.department.path.startswith(setter.department.path)
+            assert t.approved_by_id == setter.id
+            span = (t.end_date - t.start_date).days + 1
+            assert (89 <= span <= 92) if quarterly else (28 <= span <= 31)
+        # consecutive periods, none overlapping, the last one is current
+        for a, b in zip(active, active[1:]):
+            assert b.start_date == a.end_date + timedelta(days=1)
+        assert active[-1].start_date <= today <= active[-1].end_date
+        assert active[0].start_date <= today - timedelta(days=330)
+        for t in active[:-1]:
+            numbers = targets.actuals([rep.id], t.start_date, t.end_date)[rep.id]
+            if all(numbers[k] >= getattr(t, k) for k in targets.MEASURES):
+                met += 1
+            else:
+                missed += 1
+    assert met >= 3 and missed >= 3, (met, missed)
+    (draft,) = [t for t in rows if t.status == "pending"]
+    assert draft.start_date > today and draft.set_by_id == draft.user_id
+    approval = session.get(Approval, draft.approval_id)
+    assert approval.kind == "target" and approval.status == "pending"
+    assert approval.requester_id == draft.user_id
+
+
+def test_daily_reports_for_the_recent_working_days_with_a_few_missing(demo_db):
+    from server.daily_reports import service as daily_reports
+    from server.daily_reports.models import DailyReport
+
+    session = demo_db
+    reps = session.scalars(select(User).where(User.role == Role.rep, User.active.is_(True))).all()
+    rows = session.scalars(select(DailyReport)).all()
+    days = sorted({r.report_date for r in rows})
+    assert len(days) >= 8 and all(d.weekday() < 5 for d in days)
+    assert {r.user_id for r in rows} == {r.id for r in reps}
+    possible = len(days) * len(reps)
+    assert 0.6 * possible < len(rows) < possible, "most reps report, a few days are missing"
+    assert all(r.summary and r.plan and r.submitted_at <= utcnow() for r in rows)
+    # the managers see who is missing on some day
+    manager = session.scalar(select(User).where(User.username == "mgr_internet"))
+    assert any(daily_reports.day_overview(manager, d, None)["missing"] for d in days)
+    filled = [r for r in rows if "拜访" in r.summary]
+    assert filled, "summaries are written from the day's records"

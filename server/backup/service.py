@@ -473,15 +473,47 @@ def _restore_postgresql(folder: Path, manifest: dict, url: URL) -> dict[str, int
 
     pg_restore = _tool("pg_restore")
     conninfo, env = libpq(url)
-    done = subprocess.run([pg_restore, "--clean", "--if-exists", "--single-transaction", "--exit-on-error",
-                           "--no-owner", "--no-privileges", "--dbname", conninfo,
-                           str(folder / manifest["database_file"])], env=env, capture_output=True, text=True)
+    dump = str(folder / manifest["database_file"])
+    options = ["--clean", "--if-exists", "--no-owner", "--no-privileges"]
+    with psycopg.connect(conninfo, autocommit=True, password=env.get("PGPASSWORD")) as conn:
+        _revision, current = _pg_facts(conn)
+    extra = sorted(set(current) - _dump_tables(pg_restore, dump, env))
+    if not extra:
+        done = subprocess.run([pg_restore, *options, "--single-transaction", "--exit-on-error", "--dbname", conninfo,
+                               dump], env=env, capture_output=True, text=True)
+    else:
+        # The database has tables the backup lacks (made by migrations newer than the backup):
+        # --clean would leave them, and their foreign keys would stop it dropping the tables
+        # they refer to. They go first, in the same one transaction as the restore: pg_restore
+        # writes the restore as SQL and psql runs the drops and it with --single-transaction.
+        script = subprocess.run([pg_restore, *options, "--file=-", dump], env=env, capture_output=True)
+        if script.returncode != 0:
+            raise BackupError(f"pg_restore could not read the dump: {script.stderr.decode(errors='replace')}")
+        drops = "".join(f'DROP TABLE IF EXISTS public."{t}" CASCADE;\n' for t in extra).encode()
+        done = subprocess.run([_tool("psql"), "--no-psqlrc", "--quiet", "--single-transaction", "-v",
+                               "ON_ERROR_STOP=1", "--dbname", conninfo], input=drops + script.stdout, env=env,
+                              capture_output=True)
+        done.stderr = done.stderr.decode(errors="replace")
     if done.returncode != 0:
         raise BackupError(f"pg_restore failed ({done.returncode}); the database was left as it was "
                           f"(one transaction):\n{done.stderr.strip()}")
     with psycopg.connect(conninfo, autocommit=True, password=env.get("PGPASSWORD")) as conn:
         _revision, counts = _pg_facts(conn)
     return counts
+
+
+def _dump_tables(pg_restore: str, dump: str, env: dict) -> set[str]:
+    """The tables of the public schema in a custom-format dump (`pg_restore --list`)."""
+    done = subprocess.run([pg_restore, "--list", dump], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BackupError(f"pg_restore could not read the dump: {done.stderr.strip()}")
+    tables = set()
+    for line in done.stdout.splitlines():
+        # "215; 1259 16390 TABLE public customers postgres"
+        parts = line.split()
+        if not line.startswith(";") and len(parts) >= 6 and parts[3] == "TABLE" and parts[4] == "public":
+            tables.add(parts[5])
+    return tables
 
 
 def restore_backup(path: str | Path, echo: Echo = _quiet) -> RestoreReport:

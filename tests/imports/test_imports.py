@@ -404,3 +404,28 @@ def test_too_many_rows_422(client, factory, org):
     error = error_of(upload(client, factory.headers(org["manager"]), csv_bytes(lines), filename="big.csv"), 422,
                      "too_many_rows")
     assert error["details"]["limit"] == 2000
+
+
+# ---- afterwards, imported customers behave like the app's ---------------------------------------------
+
+def test_imported_customers_reach_their_owner_only_and_pool_ones_the_pool(client, factory, org):
+    from helpers import Phone
+
+    report = ok(upload(client, factory.headers(org["manager"]), xlsx([
+        row(name="同步到手机金融有限公司", owner="zhangsan", contact_name="孙经理", contact_mobile="13600000000"),
+        row(name="进入公海的金融有限公司"),
+    ]), mode="valid_only"), (201,))
+    owned_id, pooled_id = (line["customer_id"] for line in report["rows"])
+    zhang = Phone(client, factory, org["zhang"])
+    zhang.pull()
+    assert zhang.has("customer", owned_id)
+    assert zhang.data("customer", owned_id)["code"].startswith("C20")
+    li = Phone(client, factory, org["li"])  # another rep of the same department
+    li.pull()
+    assert not li.has("customer", owned_id) and not li.has("customer", pooled_id)
+    error_of(client.get(f"/api/v1/customers/{owned_id}", headers=li.headers), 404, "not_found")
+    # the KA pool shows the unowned one to a KA rep, who may claim it like any pool customer
+    page = ok(client.get("/api/v1/pools/KA/customers", headers=li.headers))
+    assert pooled_id in {item["id"] for item in page["items"]}
+    claim = li.push("customer.claim", {"customer_id": pooled_id})
+    assert claim["status"] == "applied", claim

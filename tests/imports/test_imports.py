@@ -186,7 +186,7 @@ def test_field_rules_are_the_apps(client, factory, org):
 def _mixed(factory) -> list[list]:
     return [
         row(name="导入甲金融有限公司", owner="zhangsan", contact_name="甲联系人", contact_mobile="13800000001"),
-        row(name="导入乙有限公司", industry="其他"),  # no owner: SMB → the public pool
+        row(name="导入乙有限公司", industry="其他", contact_name="乙联系人"),  # no owner: SMB → the public pool
         row(name="导入丙有限公司", industry="区块链"),  # bad
         row(name="导入丁金融有限公司", owner="suzhou.rep", tax_id=_tax_id(factory)),
         row(name="导入戊金融有限公司"),  # no owner: KA → the KA pool
@@ -240,6 +240,7 @@ def test_valid_only_imports_exactly_the_good_rows_like_the_app_does(client, fact
             ClaimCooldown.user_id == org["manager"].id)) == 0
         contact = session.scalars(select(Contact).where(Contact.customer_id == jia.id)).one()
         assert (contact.name, contact.mobile) == ("甲联系人", "13800000001")
+        assert session.scalars(select(Contact.name).where(Contact.customer_id == yi.id)).all() == ["乙联系人"]
         # audit: the app's own creation entry, with the request's channel, and who imported it
         entries = session.scalars(select(AuditEntry).where(AuditEntry.entity_id == str(jia.id))
                                   .order_by(AuditEntry.id)).all()

@@ -65,15 +65,17 @@ def main() -> None:
             db.session.commit()
             pool.append({"id": str(c.id), "name": c.name, "pool": c.pool.value})
         out["pool"] = pool
-        out["pipeline"] = seed_pipeline_and_targets(owned["alice"][0]["id"], alice, manager)
+        out["pipeline"] = seed_pipeline_and_targets(owned["alice"][0]["id"], alice, owned["bob"][2]["id"], bob, manager)
     json.dump(out, sys.stdout, ensure_ascii=False)
 
 
-def seed_pipeline_and_targets(customer_id: str, rep, manager) -> dict:
+def seed_pipeline_and_targets(customer_id: str, rep, target_customer_id: str, target_rep, manager) -> dict:
     """For the screenshots of the rep's pipeline and target screens: on alice's first customer an
     opportunity in `solution` whose next gate (an order: prices on every line) is half met, a
-    signed contract with a payment (receivables outstanding), and targets — this month's set by
-    the manager (active, with actuals) and next month's drafted by alice (pending approval)."""
+    signed contract with a payment (receivables outstanding); and bob's targets — this month's
+    set by the manager (active, with actuals from a contract and a payment on one of his
+    customers) and next month's drafted by bob (pending approval). Targets go to bob so that
+    alice's months stay free for the manager desk's targets test."""
     import calendar
     import uuid
     from datetime import timedelta
@@ -99,9 +101,18 @@ def seed_pipeline_and_targets(customer_id: str, rep, manager) -> dict:
     db.session.commit()
     pipeline.create_payment({"deal_id": deal.id, "amount": 5_000_000, "received_date": today, "proof": None}, rep)
     db.session.commit()
+    bob_deal = pipeline.create_deal({"customer_id": uuid.UUID(target_customer_id), "opportunity_id": None,
+                                     "contract_no": "HT-2026-0902", "amount": 9_000_000, "signed_date": today,
+                                     "attachment": None}, target_rep)
+    db.session.commit()
+    pipeline.sign_deal(bob_deal.id, target_rep, today)
+    db.session.commit()
+    pipeline.create_payment({"deal_id": bob_deal.id, "amount": 3_000_000, "received_date": today, "proof": None},
+                            target_rep)
+    db.session.commit()
     first = today.replace(day=1)
     last = today.replace(day=calendar.monthrange(today.year, today.month)[1])
-    active, _ = save_target({"user_id": rep.id, "name": f"{today.month}月指标", "start_date": first, "end_date": last,
+    active, _ = save_target({"user_id": target_rep.id, "name": f"{today.month}月指标", "start_date": first, "end_date": last,
                              "new_customers": 6, "visits": 30, "deal_amount": 30_000_000,
                              "payment_amount": 20_000_000}, manager)
     db.session.commit()
@@ -109,10 +120,10 @@ def seed_pipeline_and_targets(customer_id: str, rep, manager) -> dict:
     nxt_last = nxt.replace(day=calendar.monthrange(nxt.year, nxt.month)[1])
     draft, _ = save_target({"name": f"{nxt.month}月指标（草稿）", "start_date": nxt, "end_date": nxt_last,
                             "new_customers": 8, "visits": 40, "deal_amount": 50_000_000,
-                            "payment_amount": 30_000_000}, rep)
+                            "payment_amount": 30_000_000}, target_rep)
     db.session.commit()
     return {"customer_id": customer_id, "opportunity_id": str(opp.id), "deal_id": str(deal.id),
-            "targets": [str(active.id), str(draft.id)]}
+            "targets_user": target_rep.username, "targets": [str(active.id), str(draft.id)]}
 
 
 if __name__ == "__main__":

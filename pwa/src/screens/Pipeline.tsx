@@ -265,6 +265,10 @@ export function OpportunityScreen({ id }: { id: string }) {
       }
     }
   }, [on, o?.stage, o?._pending, rejections.length]);
+  // Once the stage has moved (or a move was refused), offer the next step from where it stands.
+  useEffect(() => {
+    if (o?.stage) setTarget(nextStage(o.stage));
+  }, [o?.stage]);
   const editedLines = useMemo(() => {
     if (lines === null) return null;
     const p = parseLines(lines);

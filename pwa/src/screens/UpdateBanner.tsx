@@ -16,7 +16,7 @@ export function UpdateBanner() {
       <div class="banner update" role="status" data-testid="update-banner">
         <span>{busy ? tr('updateWaiting') : tr('updateReload')}</span>
         {c.outbox > 0 && <span class="small">{tr('updateKeeps')}</span>}
-        {!busy && <button onClick={() => void reloadIntoUpdate()} data-testid="update-reload">↻</button>}
+        {!busy && <button onClick={() => void reloadIntoUpdate()} data-testid="update-reload">↻ {tr('reloadNow')}</button>}
         {!busy && <button class="secondary" onClick={() => updateReady.set(false)}>{tr('later')}</button>}
       </div>
     );

@@ -359,14 +359,17 @@ register(Report(
 # ---- statistics: visits -------------------------------------------------------------------------
 
 def visits_per_customer(ctx: Ctx, only_mine: bool):
-    query = select(Customer.id.label("_id"), Customer.code, Customer.name, Customer.region,
-                   Owner.display_name.label("owner"), func.count(Visit.id).label("visits"), *verification_counts(),
-                   func.max(Visit.visited_at).label("last_visit"))
-    query = query.select_from(Visit).join(Customer, Customer.id == Visit.customer_id).outerjoin(
-        Owner, Owner.id == Customer.owner_id)
+    # aggregate the visits per customer id first (narrow rows), then name the customers
     conditions = visit_conditions(ctx) + (mine(ctx, Visit.author_id) if only_mine else [])
-    return query.where(*conditions).group_by(Customer.id, Customer.code, Customer.name, Customer.region,
-                                             Owner.display_name)
+    per_customer = (select(Visit.customer_id.label("cid"), func.count(Visit.id).label("visits"), *verification_counts(),
+                           func.max(Visit.visited_at).label("last_visit"))
+                    .select_from(Visit).join(Customer, Customer.id == Visit.customer_id)
+                    .where(*conditions).group_by(Visit.customer_id).subquery("per_customer"))
+    query = select(Customer.id.label("_id"), Customer.code, Customer.name, Customer.region,
+                   Owner.display_name.label("owner"), per_customer.c.visits,
+                   *[per_customer.c[s] for s in VERIFICATION], per_customer.c.last_visit)
+    return (query.select_from(per_customer).join(Customer, Customer.id == per_customer.c.cid)
+            .outerjoin(Owner, Owner.id == Customer.owner_id))
 
 
 PER_CUSTOMER_VISIT_COLUMNS = [C_CODE, C_NAME, C_REGION, C_OWNER, Col("visits", "拜访次数", "Visits", "int"),

@@ -11,7 +11,7 @@ import pytest
 from backup_helpers import (PDF, Writer, run_cli, seed, sha, sqlite_integrity, store_files, table_counts)
 from sqlalchemy import select
 
-from conftest import make_app
+from conftest import TEST_PASSWORD, make_app
 from helpers import Phone, ok
 
 
@@ -185,3 +185,36 @@ def test_postgresql_round_trip_while_a_phone_writes(fresh_app, tmp_path, monkeyp
     assert invalid == 0 and constraints > 20
     assert triggers >= 1  # the append-only guard on audit entries came back with the table
     _check_restored(app, backup, world, writer)
+
+
+@pytest.mark.no_rollback
+def test_restore_onto_a_new_machine(tmp_path):
+    """Disaster recovery: a new instance folder with no database at all (never `db upgrade`d)
+    gets the whole organisation back from the backup folder, and serves it."""
+    from server import create_app
+    from server.extensions import db
+
+    old = make_app(f"sqlite:///{tmp_path / 'old.db'}", tmp_path / "old")
+    new = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "new"),
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'new' / 'fieldcrm.db'}",
+                      "SECRET_KEY": "another-machine-secret-key-long-enough-for-hs256",
+                      "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
+                      "RATELIMIT_STORAGE_URI": "memory://", "PHOTO_DIR": str(tmp_path / "new" / "photos")})
+    try:
+        world = seed(old)
+        assert run_cli(old, "backup", str(tmp_path / "backup")).exit_code == 0
+        result = run_cli(new, "restore", str(tmp_path / "backup"))
+        assert result.exit_code == 0, result.output
+        assert table_counts(new) == table_counts(old)
+        assert store_files(new) == store_files(old)
+        client = new.test_client()
+        login = client.post("/api/v1/auth/login", json={"username": world.rep.username, "password": TEST_PASSWORD})
+        headers = {"Authorization": f"Bearer {ok(login)['access_token']}"}
+        assert ok(client.get(f"/api/v1/visits/{world.visit_id}", headers=headers)) == world.visit
+        for digest, data in world.photos.items():
+            assert client.get(f"/api/v1/photos/{digest}?size=full", headers=headers).data == data
+    finally:
+        for app in (old, new):
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()

@@ -247,3 +247,30 @@ def test_online_list_follows_the_same_visibility(factory, team):
     one = items[0]["id"]
     error_of(Phone(factory, team.rep3).get(f"{TARGETS}/{one}"), 404, "not_found")
     assert ok(manager.get(f"{TARGETS}/{one}"))["id"] == one
+
+
+def test_a_managers_own_target_is_decided_above_them(app, factory, team):
+    manager, head = Phone(factory, team.manager), Phone(factory, team.head)
+    args = manager.target(user_id=str(team.manager.id))
+    result = manager.applied("target.save", args)
+    assert result["server"]["status"] == "pending"
+    approval_id = result["error"]["details"]["approval_id"]
+    # not in their own inbox, in the head's
+    assert approval_id not in [a["id"] for a in ok(manager.get("/api/v1/approvals", box="to_decide"))["items"]]
+    assert approval_id in [a["id"] for a in ok(head.get("/api/v1/approvals", box="to_decide"))["items"]]
+    error_of(manager.client.post(f"/api/v1/approvals/{approval_id}/decide", json={"decision": "approve"},
+                                 headers=manager.headers), 403, "not_authorized")
+    ok(head.client.post(f"/api/v1/approvals/{approval_id}/decide", json={"decision": "approve"}, headers=head.headers))
+    assert target_row(app, args["id"]).approved_by_id == team.head.id
+
+
+def test_admins_set_any_target_business_support_reads_them(factory, team):
+    admin = Phone(factory, team.admin)
+    args = admin.target(user_id=str(team.other_rep.id))
+    assert admin.applied("target.save", args)["server"]["status"] == "active"
+    ops = Phone(factory, factory.user("ops"))
+    assert [i["id"] for i in ok(ops.get(TARGETS))["items"]] == [args["id"]]
+    ops.pull()
+    assert ops.has("target", args["id"])
+    # an unknown user is not found
+    admin.rejected("target.save", admin.target(user_id=str(__import__("uuid").uuid4())), "not_found")

@@ -110,4 +110,28 @@ def check() -> dict:
         raise Unavailable("The database schema is older than this release: run `fieldcrm db upgrade`",
                           code="schema_behind",
                           details={"database": database, "schema": schema, "version": app_version()})
-    return {"status": "ok", "version": app_version(), "database": database, "schema": schema}
+    limits = rate_limit_storage()
+    # Without its limit storage only sign-in fails (every host alike), so this host stays in
+    # service — "degraded" is for the monitor, not a reason to take it out of the pool.
+    status = "ok" if limits["ok"] else "degraded"
+    return {"status": status, "version": app_version(), "database": database, "schema": schema,
+            "rate_limits": limits}
+
+
+def rate_limit_storage() -> dict:
+    """Whether the rate-limit storage (Redis at scale) answers, within the same budget."""
+    from flask import current_app
+
+    from server.extensions import limiter
+
+    kind = str(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://")).split("://", 1)[0]
+    future = _executor.submit(lambda: bool(limiter.storage.check()))
+    try:
+        ok = future.result(timeout=TIMEOUT_S)
+    except FutureTimeout:
+        ok = False
+    except Exception:  # noqa: BLE001
+        ok = False
+    if not ok:
+        log.error("health: the rate-limit storage (%s) does not answer; sign-in fails until it does", kind)
+    return {"ok": ok, "storage": kind}

@@ -22,11 +22,18 @@ class SchemaHealth(Schema):
     head = fields.List(fields.String(), metadata={"description": "the revision(s) this release expects"})
 
 
+class RateLimitHealth(Schema):
+    ok = fields.Boolean()
+    storage = fields.String(metadata={"description": "memory or redis"})
+
+
 class HealthSchema(Schema):
-    status = fields.String()
+    status = fields.String(metadata={"description": "ok, or degraded when the rate-limit storage is down "
+                                                    "(sign-in fails; everything else works)"})
     version = fields.String(metadata={"description": "the fieldcrm release"})
     database = fields.Nested(DatabaseHealth)
     schema = fields.Nested(SchemaHealth)
+    rate_limits = fields.Nested(RateLimitHealth)
 
 
 @blp.route("/health")

@@ -27,10 +27,32 @@ def test_healthy_server_reports_database_schema_and_version(app, client):
     assert body["database"]["ok"] is True and body["database"]["backend"] == backend
     assert 0 <= body["database"]["latency_ms"] < 3000
     assert body["schema"] == {"state": "current", "current": _heads(), "head": _heads()}
+    assert body["rate_limits"] == {"ok": True, "storage": "memory"}
 
 
-def test_unreachable_database_answers_503_in_the_envelope(tmp_path):
+def test_rate_limit_storage_down_is_reported_but_keeps_the_host_in_service(tmp_path, monkeypatch):
+    from conftest import make_app  # the root harness' app factory, migrated
+
+    from server.extensions import limiter
+
+    # The limiter is one object per process: give the session app its storage back afterwards.
+    monkeypatch.setattr(limiter, "_storage", limiter._storage)
+    monkeypatch.setattr(limiter, "_limiter", limiter._limiter)
+    app = make_app(f"sqlite:///{tmp_path / 'h.db'}", tmp_path / "instance", RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    body = ok(app.test_client().get("/api/v1/health"))
+    assert body["status"] == "degraded"
+    assert body["rate_limits"] == {"ok": False, "storage": "redis"}
+    assert body["database"]["ok"] is True
+    # What "degraded" means for users: sign-in cannot be counted, so it fails.
+    assert app.test_client().post("/api/v1/auth/login", json={"username": "a", "password": "b"}).status_code == 500
+
+
+def test_unreachable_database_answers_503_in_the_envelope(tmp_path, monkeypatch):
     from server import create_app
+    from server.extensions import limiter
+
+    monkeypatch.setattr(limiter, "_storage", limiter._storage)  # create_app re-binds the one limiter
+    monkeypatch.setattr(limiter, "_limiter", limiter._limiter)
 
     # Port 1 on loopback refuses at once; a missing folder makes SQLite fail to open its file.
     for url in ("postgresql+psycopg://postgres@127.0.0.1:1/nowhere",

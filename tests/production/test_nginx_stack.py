@@ -139,6 +139,7 @@ def test_health_through_the_proxy(stack):
     assert body["status"] == "ok" and body["database"]["ok"] is True
     assert body["database"]["backend"] == stack.app.database_url.split(":")[0].split("+")[0]
     assert body["schema"]["state"] == "current"
+    assert body["rate_limits"] == {"ok": True, "storage": "redis"}
     assert answer.header("cache-control") == "no-store"
 
 

@@ -25,6 +25,8 @@ TIMEOUT_S = 3.0
 # Two threads at most: a hung database makes later checks time out too rather than piling up
 # one stuck thread per poll.
 _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fieldcrm-health")
+# Its own thread for the rate-limit storage, so a hung Redis never delays the database probe.
+_limits_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldcrm-health-limits")
 
 
 class Unavailable(AppError):
@@ -125,7 +127,7 @@ def rate_limit_storage() -> dict:
     from server.extensions import limiter
 
     kind = str(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://")).split("://", 1)[0]
-    future = _executor.submit(lambda: bool(limiter.storage.check()))
+    future = _limits_executor.submit(lambda: bool(limiter.storage.check()))
     try:
         ok = future.result(timeout=TIMEOUT_S)
     except FutureTimeout:

@@ -38,11 +38,10 @@ def open_desk(page, screen="home"):
 def wait_charts(page, minimum=1, timeout=30000):
     """Wait until at least `minimum` charts have drawn into their canvas."""
     page.wait_for_function("""(n) => {
-      const ready = [...document.querySelectorAll('.chart[data-ready="1"] canvas')];
-      return ready.length >= n && ready.every((c) => c.width > 0 && c.height > 0);
+      const ready = [...document.querySelectorAll('.chart[data-ready="1"]')];
+      return ready.length >= n && ready.every((el) => el.dataset.drawn === '1'
+        && [...el.querySelectorAll('canvas')].every((c) => c.width > 0 && c.height > 0));
     }""", arg=minimum, timeout=timeout)
-    # a frame for ECharts' first paint (its animation starts from empty)
-    page.wait_for_timeout(1200)
 
 
 def painted_pixels(page) -> list[dict]:
@@ -125,7 +124,13 @@ def test_dashboard_renders_charts_and_a_bar_click_shows_its_rows(demo_server, de
     assert status == 200 and rows["total"] == total
     if "amount" not in report_key:
         assert total == segment["value"], (segment, total)
-    expect(page.locator("[data-testid=drill-params]")).to_be_visible()
+    # the segment's filters are on screen: in the filter inputs, or named as drill filters
+    for k, v in segment["drill"]["params"].items():
+        field = page.locator(f"[data-testid=report-filters] [name={k}]")
+        if field.count():
+            assert field.input_value() == str(v), (k, v)
+        else:
+            expect(page.locator("[data-testid=drill-params]")).to_contain_text(f"{k}={v}")
 
 
 def test_dashboard_numbers_click_through(demo_server, desktop):
@@ -164,7 +169,8 @@ def test_dashboard_works_on_a_phone(demo_server, browser):
         point = bar_segment_point(page)
         assert point
         page.mouse.click(point["x"], point["y"])
-        page.wait_for_selector("[data-testid=report-row]")
+        page.wait_for_function("location.hash.startsWith('#/desk/reports/')")
+        page.wait_for_selector("[data-testid=report-row]", timeout=60000)
     finally:
         ctx.close()
 

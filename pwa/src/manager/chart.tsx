@@ -90,6 +90,8 @@ export function Chart({ chart, money = false, onSegment, height = 280, testid }:
         const seg = findSegment(current.current, String(p.name), p.seriesName);
         if (seg) handler.current(seg);
       });
+      // `finished`: drawn and its animation over (a click now lands on the bar the user sees)
+      inst.on('finished', () => holder.current?.parentElement?.setAttribute('data-drawn', '1'));
       observer = new ResizeObserver(() => inst.resize());
       observer.observe(holder.current);
       setReady(true);
@@ -102,7 +104,10 @@ export function Chart({ chart, money = false, onSegment, height = 280, testid }:
     };
   }, []);
   useEffect(() => {
-    if (ready && instance.current) instance.current.setOption(chartOption(chart, money, l), true);
+    if (ready && instance.current) {
+      holder.current?.parentElement?.removeAttribute('data-drawn');
+      instance.current.setOption(chartOption(chart, money, l), true);
+    }
   }, [ready, chart, money, l]);
   const empty = chart.segments.length === 0 && chart.series.every((s) => s.data.every((v) => !v));
   return (

@@ -56,6 +56,18 @@ class Conflict(AppError):
     status = 409
 
 
+class InvalidPeriod(AppError):
+    """A period (of a target, a report filter, ...) that starts after it ends."""
+
+    status, code = 422, "invalid_period"
+
+
+class TargetPeriodOverlap(AppError):
+    """R-K1: a user's target periods may not overlap."""
+
+    status, code = 409, "target_period_overlap"
+
+
 def envelope(code: str, message: str, details: dict | None = None, status: int = 400):
     response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
     response.status_code = status

@@ -30,7 +30,8 @@ from server.approvals import service as approvals
 from server.approvals.models import Approval
 from server.common import audit
 from server.common.db import transaction_version, utcnow
-from server.common.errors import AppError, Conflict, NotAuthorized, NotFound, ValidationFailed
+from server.common.errors import (Conflict, InvalidPeriod, NotAuthorized, NotFound, TargetPeriodOverlap,
+                                  ValidationFailed)
 from server.customers import access
 from server.customers.models import Customer
 from server.extensions import db
@@ -45,14 +46,6 @@ MEASURES = ("new_customers", "visits", "deal_amount", "payment_amount")
 FIELDS = ("user_id", "name", "start_date", "end_date", *MEASURES, "status", "set_by_id", "approved_by_id",
           "approval_id", "voided_at")
 SEES_ALL = (Role.admin, Role.ops)
-
-
-class InvalidPeriod(AppError):
-    status, code = 422, "invalid_period"
-
-
-class TargetPeriodOverlap(AppError):
-    status, code = 409, "target_period_overlap"
 
 
 # ---- actuals ----------------------------------------------------------------------------------------

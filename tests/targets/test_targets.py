@@ -174,6 +174,15 @@ def test_period_rules(app, factory, team):
                                       "target_period_overlap")
     assert count_targets(app, team.rep) == 3
 
+    # online the same answers, in the envelope
+    online = manager.target(user_id=rep_id, start_date="2026-12-20", end_date="2026-12-10")
+    online_id = online.pop("id")
+    error_of(manager.client.put(f"{TARGETS}/{online_id}", json=online, headers=manager.headers), 422,
+             "invalid_period")
+    online.update(start_date="2026-12-10", end_date="2026-12-20")
+    error_of(manager.client.put(f"{TARGETS}/{online_id}", json=online, headers=manager.headers), 409,
+             "target_period_overlap")
+
     # bad input is a 4xx, nothing half written
     bad = manager.target(user_id=rep_id, start_date="2028-01-01", end_date="2028-01-31", deal_amount=10.5)
     assert manager.rejected("target.save", bad, "validation_failed")

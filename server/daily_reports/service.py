@@ -17,7 +17,6 @@ support everyone's (`targets.service.visible_users`).
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 

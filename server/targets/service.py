@@ -24,7 +24,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any, Iterable
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, case, false, func, or_, select, true
 
 from server.approvals import service as approvals
 from server.approvals.models import Approval

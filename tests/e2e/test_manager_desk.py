@@ -384,6 +384,67 @@ def test_targets_editor_sets_a_target_and_shows_an_overlap_refusal(server, deskt
     expect(page.locator("[data-testid=rejection]")).to_have_count(0)
 
 
+# ---- import -----------------------------------------------------------------------------------
+def import_csv(path, header: list[str], rows: list[dict]) -> None:
+    """A CSV in the template's columns; `rows` name cells by the header's Chinese title."""
+    import csv
+
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for r in rows:
+            w.writerow([r.get(h.rstrip("*"), "") for h in header])
+
+
+def test_import_wizard_dry_run_then_valid_rows_only(server, desktop, tmp_path):
+    page = desktop(server["base"]).new_page()
+    login(page, "manager1", server["password"])
+    open_desk(page, "import")
+    with page.expect_download() as dl:
+        page.click("[data-testid=template-csv]")
+    template = tmp_path / "template.csv"
+    dl.value.save_as(str(template))
+    header = template.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert "客户名称*" in header
+    good = {"客户名称": "上海导入示例科技有限公司", "客户类型": "直客", "行业": "finance", "区域": "上海市黄浦区",
+            "地址": "南京东路100号", "负责人账号": "bob"}  # without an owner a row goes to its pool
+    upload = tmp_path / "customers.csv"
+    import_csv(upload, header, [good,
+                                {**good, "客户名称": "上海坏税号贸易有限公司", "统一社会信用代码": "123"},
+                                {**good, "客户名称": "上海未知行业有限公司", "行业": "不存在的行业"}])
+    page.set_input_files("[data-testid=import-file]", str(upload))
+    page.click("[data-testid=dry-run]")
+    result = page.locator("[data-testid=import-result]")
+    expect(result).to_have_attribute("data-mode", "dry_run")
+    expect(result).to_have_attribute("data-valid", "1")
+    expect(result).to_have_attribute("data-invalid", "2")
+    problems = page.locator("[data-testid=import-problem]")
+    assert {problems.nth(i).get_attribute("data-row") for i in range(problems.count())} == {"3", "4"}
+    expect(page.locator("[data-testid=import-problem][data-row='3']")).to_contain_text("统一社会信用代码")
+    # all-or-nothing refuses the batch (rows with problems remain); valid-only takes the good row
+    page.click("[data-testid=import-all]")
+    expect(page.locator("[data-testid=import-done]")).to_have_class("error")
+    expect(result).to_have_attribute("data-imported", "0")
+    status, found = api(server, "GET", "/api/v1/customers?" + urlencode({"q": "上海导入示例"}), token=token(server, "manager1"))
+    assert not [c for c in found["items"] if c["name"] == good["客户名称"]]
+    page.click("[data-testid=dry-run]")
+    expect(result).to_have_attribute("data-mode", "dry_run")
+    page.click("[data-testid=import-valid]")
+    expect(page.locator("[data-testid=import-done]")).to_contain_text("已导入 1 个客户")
+    status, found = api(server, "GET", "/api/v1/customers?" + urlencode({"q": "上海导入示例"}), token=token(server, "manager1"))
+    mine = [c for c in found["items"] if c["name"] == good["客户名称"]]
+    assert len(mine) == 1 and mine[0]["owner"]["display_name"] == "张伟"
+
+
+def test_reps_see_no_desk_and_no_export(server, phone):
+    page = phone().new_page()
+    login(page, "alice", server["password"])
+    expect(page.locator("[data-testid=nav-desk]")).to_have_count(0)
+    page.goto("/#/desk")
+    expect(page.locator("[data-testid=desk-forbidden]")).to_be_visible()
+    expect(page.locator("[data-testid=desk]")).to_have_count(0)
+
+
 # ---- screenshots -------------------------------------------------------------------------------
 @pytest.mark.skipif(os.environ.get("FIELDCRM_SCREENS") != "1", reason="set FIELDCRM_SCREENS=1 to rewrite docs/screens/")
 @pytest.mark.parametrize("locale,tag", [("zh-CN", "zh"), ("en-US", "en")])
@@ -431,24 +492,17 @@ def test_manager_screens(demo_server, desktop, locale, tag, tmp_path):
     page.wait_for_selector("[data-testid=report-row]")
     shot("reports-query")
     open_desk(page, "import")
-    csv = tmp_path / "customers.csv"
     with page.expect_download() as dl:
         page.click("[data-testid=template-csv]")
-    dl.value.save_as(str(csv))
-    lines = csv.read_text(encoding="utf-8-sig").splitlines()
-    header = lines[0]
-    cols = header.split(",")
-    good = {c: "" for c in cols}
-    rows = [header]
-    for name, tax in (("上海示例导入科技有限公司", ""), ("上海示例导入科技有限公司", "123"), ("北京导入测试贸易有限公司", "")):
-        row = dict(good)
-        for c in cols:
-            if "名称" in c or c.lower() == "name":
-                row[c] = name
-            elif "税" in c or "tax" in c.lower():
-                row[c] = tax
-        rows.append(",".join(row[c] for c in cols))
-    csv.write_text("\n".join(rows), encoding="utf-8")
+    template = tmp_path / "template.csv"
+    dl.value.save_as(str(template))
+    header = template.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    good = {"客户名称": "上海示例导入科技有限公司", "客户类型": "直客", "行业": "finance", "区域": "上海市黄浦区",
+            "地址": "南京东路100号"}
+    csv = tmp_path / "customers.csv"
+    import_csv(csv, header, [good, {**good, "客户名称": "上海坏税号贸易有限公司", "统一社会信用代码": "123"},
+                             {**good, "客户名称": "上海未知行业有限公司", "行业": "不存在的行业"},
+                             {**good, "客户名称": "杭州示例导入数据有限公司", "区域": "浙江省杭州市"}])
     page.set_input_files("[data-testid=import-file]", str(csv))
     page.click("[data-testid=dry-run]")
     page.wait_for_selector("[data-testid=import-result]")

@@ -4,7 +4,7 @@ import { ApiError } from '../api';
 import { errorText } from '../i18n';
 import { api, online, requestSync, useSignal } from '../state';
 import { download, Panel, reasonOf } from './common';
-import { useMT } from './i18n';
+import { mtCode, useMT } from './i18n';
 
 type Mode = 'dry_run' | 'all_or_nothing' | 'valid_only';
 
@@ -44,7 +44,9 @@ export function ImportWizard() {
       setResult(r);
       if (mode !== 'dry_run' && r.imported > 0) requestSync();
     } catch (e) {
-      setErr(e instanceof ApiError ? errorText(l, e) : reasonOf(l, e));
+      // all-or-nothing with problem rows: 422 whose details are the same per-row report
+      if (e instanceof ApiError && Array.isArray((e.details as any)?.rows)) setResult({ imported: 0, ...e.details, mode });
+      else setErr(e instanceof ApiError ? errorText(l, e) : reasonOf(l, e));
     } finally {
       setBusy(false);
     }
@@ -82,7 +84,8 @@ export function ImportWizard() {
                 <thead><tr><th>{m('row')}</th><th>{m('field')}</th><th>{m('problems')}</th></tr></thead>
                 <tbody>{problems.flatMap((r: any) => (r.problems ?? []).map((p: any, i: number) => (
                   <tr class="bad" data-testid="import-problem" data-row={r.row} data-code={p.code}>
-                    <td>{i === 0 ? r.row : ''}</td><td>{p.field}</td><td>{p.message} <span class="muted small">{p.code}</span></td>
+                    <td>{i === 0 ? r.row : ''}</td><td>{p.field ? mtCode(l, 'f_', p.field) : ''}</td>
+                    <td>{mtCode(l, 'p_', p.code)} <span class="muted small">{p.message}</span></td>
                   </tr>
                 )))}</tbody>
               </table></div>
@@ -92,9 +95,9 @@ export function ImportWizard() {
       </Panel>
       <Panel title={m('step3')}>
         <div class="actions">
-          <button disabled={!result || result.mode !== 'dry_run' || busy || !on || result.valid === 0}
+          <button disabled={!result || result.imported > 0 || busy || !on || result.valid === 0}
             onClick={() => run('all_or_nothing')} data-testid="import-all">{m('importAll')}</button>
-          <button class="secondary" disabled={!result || result.mode !== 'dry_run' || busy || !on || result.valid === 0}
+          <button class="secondary" disabled={!result || result.imported > 0 || busy || !on || result.valid === 0}
             onClick={() => run('valid_only')} data-testid="import-valid">{m('importValid')}</button>
         </div>
         {done && (result.imported > 0

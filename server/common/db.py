@@ -96,11 +96,15 @@ def next_value(session: Session, name: str) -> int:
     the transaction ends, so two transactions can never get the same number.
     """
     conn = session.connection()
+    bump = update(Sequence).where(Sequence.name == name).values(value=Sequence.value + 1).returning(Sequence.value)
+    # UPDATE first: the row exists on every call but the first of its name, and an
+    # INSERT … ON CONFLICT on every call would queue on the same row lock a second time.
+    value = conn.execute(bump).scalar()
+    if value is not None:
+        return value
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     conn.execute(insert(Sequence).values(name=name, value=0).on_conflict_do_nothing())
-    return conn.execute(
-        update(Sequence).where(Sequence.name == name).values(value=Sequence.value + 1).returning(Sequence.value)
-    ).scalar_one()
+    return conn.execute(bump).scalar_one()
 
 
 def current_value(session: Session, name: str) -> int:

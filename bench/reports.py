@@ -101,6 +101,9 @@ def run(rounds: int = 5, warmup: int = 1, regenerate: bool = False, command: str
         from server.pipeline.models import Deal, Payment
         from server.visits.models import Visit
 
+        from sqlalchemy import text
+
+        backend = db.session.scalar(text("SELECT pg_backend_pid()"))
         sizes = {name: db.session.scalar(select(func.count()).select_from(model))
                  for name, model in (("customers", Customer), ("visits", Visit), ("follow_ups", FollowUp),
                                      ("deals", Deal), ("payments", Payment))}
@@ -114,16 +117,19 @@ def run(rounds: int = 5, warmup: int = 1, regenerate: bool = False, command: str
             args = _args_for(report, today)
             row = {"key": report.key, "title": report.zh, "args": args}
             for who, user in viewers.items():
-                samples = []
+                samples, cpu = [], []
                 answer = None
                 for i in range(warmup + rounds):
                     db.session.rollback()  # a fresh transaction each time, as a request has
+                    c0 = harness.cpu_seconds([backend]) + time.process_time()
                     t0 = time.perf_counter()
                     answer = core.run(user, report.key, dict(args), "zh")
                     elapsed = time.perf_counter() - t0
                     if i >= warmup:
                         samples.append(elapsed)
+                        cpu.append(harness.cpu_seconds([backend]) + time.process_time() - c0)
                 row[who] = statistics.median(samples) * 1000
+                row[f"{who}_cpu"] = statistics.median(cpu) * 1000
                 row[f"{who}_max"] = max(samples) * 1000
                 row[f"{who}_total"] = answer["total"]
             harness.log(f"{report.key}: manager {row['manager']:.0f} ms, admin {row['admin']:.0f} ms")
@@ -136,6 +142,7 @@ def run(rounds: int = 5, warmup: int = 1, regenerate: bool = False, command: str
 
 def markdown(results, sizes, rounds, warmup, command, generated) -> str:
     missed = [r for r in results if max(r["manager"], r["admin"]) > TARGET_MS]
+    missed_cpu = [r for r in results if max(r["manager_cpu"], r["admin_cpu"]) > TARGET_MS]
     lines = [
         "## Reports: statistics on 100,000 customers and 1,000,000 activities (issue 8)",
         "",
@@ -153,21 +160,39 @@ def markdown(results, sizes, rounds, warmup, command, generated) -> str:
         "`count(*) OVER ()` for the total, chart and drill-downs, page of 50 rows presented. \"This month\" "
         "reports are asked for the last full month, \"this year\" ones for the year so far.",
         "",
-        "| Report | Manager ms (max) | Admin ms (max) | Rows (manager / admin) | ≤ 500 ms |",
-        "|---|---:|---:|---:|:---:|",
+        "- **CPU ms**: user + system CPU of this process and of its PostgreSQL backend during the call "
+        "(/proc, 10 ms ticks; parallel query is off for reports, so the backend does all the database work) — "
+        "steadier than wall-clock time when other work shares the 2 cores.",
+        f"- **Load average** (1 min) at the end of the run: {_load()} on 2 cores.",
+        "",
+        "| Report | Manager ms (max) | Manager CPU ms | Admin ms (max) | Admin CPU ms | Rows (manager / admin) | ≤ 500 ms |",
+        "|---|---:|---:|---:|---:|---:|:---:|",
     ]
     for r in results:
         ok = "yes" if max(r["manager"], r["admin"]) <= TARGET_MS else "**no**"
         lines.append(f"| `{r['key']}` {r['title']} | {harness.fmt_ms(r['manager'])} ({harness.fmt_ms(r['manager_max'])}) "
-                     f"| {harness.fmt_ms(r['admin'])} ({harness.fmt_ms(r['admin_max'])}) "
+                     f"| {harness.fmt_ms(r['manager_cpu'])} "
+                     f"| {harness.fmt_ms(r['admin'])} ({harness.fmt_ms(r['admin_max'])}) | {harness.fmt_ms(r['admin_cpu'])} "
                      f"| {r['manager_total']:,} / {r['admin_total']:,} | {ok} |")
     lines.append("")
     if missed:
-        lines.append("**Misses the 500 ms target**: " + ", ".join(
+        lines.append("**Misses the 500 ms target (wall clock, median)**: " + ", ".join(
             f"`{r['key']}` ({harness.fmt_ms(max(r['manager'], r['admin']))} ms)" for r in missed) + ".")
     else:
-        lines.append("Every statistics report answers within 500 ms for both viewers.")
+        lines.append("Every statistics report answers within 500 ms (wall clock, median) for both viewers.")
+    if missed_cpu:
+        lines.append("**Over 500 ms of CPU**: " + ", ".join(
+            f"`{r['key']}` ({harness.fmt_ms(max(r['manager_cpu'], r['admin_cpu']))} ms)" for r in missed_cpu) + ".")
+    else:
+        lines.append("By CPU time every statistics report stays within 500 ms for both viewers.")
     return "\n".join(lines)
+
+
+def _load() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
 
 
 def main(argv: list[str] | None = None) -> int:

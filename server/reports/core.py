@@ -91,6 +91,13 @@ class Report:
     choices: dict[str, tuple[str, ...]] = field(default_factory=dict)  # allowed values per filter
     present: Callable[[Any, list[dict]], None] | None = None  # fills page rows (names, reasons…)
     rows_in_python: Callable[[Any], list[dict]] | None = None  # reports built from a service's answer
+    # records rather than groups: count them apart (a narrow COUNT) so that the page query can
+    # stop after its LIMIT instead of carrying every wide row through `count(*) OVER ()`
+    lists_records: bool | None = None
+
+    def __post_init__(self):
+        if self.lists_records is None:
+            self.lists_records = self.kind == "query"
 
     def title(self, lang: str) -> str:
         return self.en if lang == "en" else self.zh
@@ -309,6 +316,10 @@ def fetch_page(ctx: Ctx, sort: str | None, order: str | None, page: int, per_pag
         rows = sort_rows(ctx, ctx.report.rows_in_python(ctx), sort, order)
         return rows[(page - 1) * per_page: page * per_page], len(rows)
     sub, query = ordered_query(ctx, sort, order)
+    if ctx.report.lists_records:
+        rows = [dict(r._mapping) for r in db.session.execute(query.offset((page - 1) * per_page).limit(per_page))]
+        return rows, db.session.scalar(select(func.count()).select_from(sub))
+    # groups: the aggregate runs once, its total counted beside the page
     paged = query.add_columns(func.count().over().label("_total")).offset((page - 1) * per_page).limit(per_page)
     rows = [dict(r._mapping) for r in db.session.execute(paged)]
     if rows:

@@ -855,7 +855,7 @@ register(Report(
     [*VISIT_COLUMNS[:8], VISIT_COLUMNS[8], Col("reasons", "未通过的检查", "Failed checks", sortable=False),
      *VISIT_COLUMNS[9:]],
     q_suspect_visits, filters=("from", "to", "department_id", "user_id", "region", "type", "status", "review"),
-    sort=(("visited_at", "desc"),), present=present_suspect,
+    sort=(("visited_at", "desc"),), present=present_suspect, lists_records=True,
     choices={**VISIT_CHOICES, "status": ("suspect", "unverified")}))
 
 
@@ -886,4 +886,4 @@ register(Report(
      Col("last_progress_at", "最近进展", "Last progress", "datetime"), Col("due_at", "回收时间", "Due", "datetime"),
      Col("days_left", "剩余天数", "Days left", "int", sortable=False)],
     q_reclaim_forecast, filters=("days", "department_id", "user_id", "region", "type", "status"),
-    sort=(("due_at", "asc"),), present=present_reclaim, choices={**CUSTOMER_CHOICES, "days": (7, 30)}))
+    sort=(("due_at", "asc"),), present=present_reclaim, lists_records=True, choices={**CUSTOMER_CHOICES, "days": (7, 30)}))

@@ -45,6 +45,7 @@ def prepare_connection() -> None:
         db.session.execute(text("SET LOCAL jit = off"))
         # group and sort tens of thousands of rows in memory rather than in temporary files
         db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+        db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         return
     if dialect() != "sqlite":
         return

@@ -457,7 +457,15 @@ def test_manager_screens(demo_server, desktop, locale, tag, tmp_path):
 
     def shot(name, full=False):
         page.wait_for_timeout(600)
-        page.screenshot(path=str(SCREENS / f"manager-{tag}-{name}.png"), full_page=full)
+        if not full:
+            page.screenshot(path=str(SCREENS / f"manager-{tag}-{name}.png"))
+            return
+        # a viewport as tall as the page, so the sticky bars sit where they belong
+        height = min(4000, page.evaluate("document.documentElement.scrollHeight"))
+        page.set_viewport_size({"width": 1366, "height": max(900, height)})
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(SCREENS / f"manager-{tag}-{name}.png"))
+        page.set_viewport_size({"width": 1366, "height": 900})
 
     open_desk(page)
     wait_charts(page, minimum=3)
@@ -481,6 +489,15 @@ def test_manager_screens(demo_server, desktop, locale, tag, tmp_path):
     shot("handover")
     open_desk(page, "targets")
     page.wait_for_selector("[data-testid=targets]")
+    if page.locator("[data-testid=target-row]").count() == 0:  # a demo without targets: set one
+        page.click("[data-testid=new-target]")
+        form = page.locator("[data-testid=target-form]")
+        form.locator("select[name=user_id]").select_option(index=2)
+        form.locator("input[name=name]").fill("月度指标")
+        for field, value in (("new_customers", "6"), ("visits", "24"), ("deal_amount", "300000"), ("payment_amount", "200000")):
+            form.locator(f"input[name={field}]").fill(value)
+        form.locator("[data-testid=save-target]").click()
+        page.wait_for_selector("[data-testid=target-row]", timeout=30000)
     shot("targets", full=True)
     open_desk(page, "daily")
     page.wait_for_selector("[data-testid=missing-reports]")

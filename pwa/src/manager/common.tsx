@@ -174,6 +174,16 @@ export function useTeam(includeInactive = false): { members: Entity[]; departmen
 }
 
 // ---- formatting ------------------------------------------------------------------------------
+/** Money is shown in yuan (¥1,234.50) while it travels in fen, so a "(分)" in a title would mislead. */
+export function columnTitle(c: { title: string; type: string }): string {
+  return c.type === 'money' ? c.title.replace(/\s*[（(]\s*(分|fen)\s*[)）]/i, '') : c.title;
+}
+
+/** Charts whose values are money (fen): their axes and tooltips show yuan. */
+export function isMoneyReport(key: string): boolean {
+  return /amount|payment/.test(key);
+}
+
 export function formatCell(l: Lang, type: string | undefined, value: any): string {
   if (value === null || value === undefined || value === '') return '—';
   switch (type) {

@@ -2,7 +2,7 @@
 import { useMemo } from 'preact/hooks';
 import { formatDate, formatNumber } from '../i18n';
 import { Chart, type ChartData } from './chart';
-import { drillHref, deskHref, formatCell, Panel, Status, todayIso, useOnline } from './common';
+import { columnTitle, drillHref, deskHref, formatCell, isMoneyReport, Panel, Status, todayIso, useOnline } from './common';
 import { mtCode, useMT } from './i18n';
 
 /** The statistics shown on the home page, when the server offers them with a chart. */
@@ -10,10 +10,6 @@ const HOME_CHARTS = [
   'visits_by_region_month', 'deal_amount_by_user_month', 'deal_amount_by_region_year', 'deals_by_region_user_year',
   'customers_by_type', 'customers_by_stage', 'new_customers_by_region_month', 'deals_this_month_by_user',
 ];
-
-export function isMoneyReport(key: string): boolean {
-  return /amount|payment/.test(key);
-}
 
 export function ReportChart({ reportKey, params = {}, height }: { reportKey: string; params?: Record<string, string>; height?: number }) {
   const qs = new URLSearchParams(params).toString();
@@ -74,7 +70,7 @@ export function Home() {
           {visits.data && visits.data.rows.length === 0 && <p class="muted">{m('empty')}</p>}
           {visits.data && visits.data.rows.length > 0 && (
             <div class="tbl-wrap"><table class="tbl">
-              <thead><tr>{cols.map((c) => <th>{c.title}</th>)}</tr></thead>
+              <thead><tr>{cols.map((c) => <th>{columnTitle(c)}</th>)}</tr></thead>
               <tbody>{visits.data.rows.map((r: any) => (
                 <tr data-testid="today-visit">{cols.map((c) => (
                   <td class={['int', 'money'].includes(c.type) ? 'num' : ''}>
@@ -126,7 +122,7 @@ function SmallTable({ data, reportKey }: { data: any; reportKey: string }) {
   if (!data.rows?.length) return <p class="muted">{m('empty')}</p>;
   return (
     <div class="tbl-wrap"><table class="tbl" data-testid={`table-${reportKey}`}>
-      <thead><tr>{cols.map((c) => <th>{c.title}</th>)}</tr></thead>
+      <thead><tr>{cols.map((c) => <th>{columnTitle(c)}</th>)}</tr></thead>
       <tbody>{data.rows.slice(0, 10).map((r: any) => (
         <tr>{cols.map((c) => <td class={['int', 'money', 'percent'].includes(c.type) ? 'num' : ''}>{formatCell(l, c.type, r[c.key])}</td>)}</tr>
       ))}</tbody>

@@ -3,8 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { formatNumber } from '../i18n';
 import { user, useSignal } from '../state';
 import { Chart } from './chart';
-import { deskHref, download, drillHref, formatCell, Panel, reasonOf, Status, useOnline, useTeam } from './common';
-import { isMoneyReport } from './home';
+import { columnTitle, deskHref, download, drillHref, formatCell, isMoneyReport, Panel, reasonOf, Status, useOnline, useTeam } from './common';
 import { mtCode, useMT, type MKey } from './i18n';
 
 /** Filters with their own input; any other query parameter is a drill filter shown as such. */
@@ -107,7 +106,7 @@ function ReportView({ reportKey, meta, query }: { reportKey: string; meta: any; 
             <thead><tr>{data.columns.map((c: any) => (
               <th class={['int', 'money', 'percent'].includes(c.type) ? 'num' : ''}>
                 <button class="sort" onClick={() => sortBy(c.key)} data-testid={`sort-${c.key}`}>
-                  {c.title}{q.sort === c.key ? (q.order === 'desc' ? ' ▼' : ' ▲') : ''}</button>
+                  {columnTitle(c)}{q.sort === c.key ? (q.order === 'desc' ? ' ▼' : ' ▲') : ''}</button>
               </th>))}</tr></thead>
             <tbody>{data.rows.map((row: any) => (
               <tr data-testid="report-row">{data.columns.map((c: any) => (
@@ -141,7 +140,7 @@ export function Reports({ reportKey, query }: { reportKey: string; query: URLSea
       <h4>{title}</h4>
       {all.filter((r) => r.kind === kind).map((r) => (
         <a href={deskHref('reports', r.key)} class={r.key === key ? 'on' : ''} data-testid={`report-link-${r.key}`}>
-          {r.title}{r.chart ? ' 📊' : ''}</a>
+          {r.title}{r.chart && <span class="has-chart" title={r.chart} />}</a>
       ))}
     </>
   );

@@ -103,10 +103,10 @@ export function VisitReview({ id }: { id: string }) {
       setBusy(false);
     }
   }
-  const posRow = (label: string, p: GpsPoint | null, extra: string, testid: string) => (
+  const posRow = (label: string, p: GpsPoint | null, extra: string, testid: string, toCustomer = true) => (
     <tr data-testid={testid} data-lat={p?.lat ?? ''} data-lng={p?.lng ?? ''}>
       <td>{label}</td><td>{p ? fmtPoint(p) : <span class="muted">{m('unknownPos')}</span>}</td>
-      <td class="num">{p && cust ? m('distanceTo', { m: formatNumber(l, Math.round(haversineM(p, cust))) }) : ''}</td>
+      <td class="num">{toCustomer && p && cust ? m('distanceTo', { m: formatNumber(l, Math.round(haversineM(p, cust))) }) : ''}</td>
       <td class="small muted">{extra}</td>
     </tr>
   );
@@ -131,7 +131,7 @@ export function VisitReview({ id }: { id: string }) {
           {posRow(m('phoneFix'), fix ? { lat: fix.lat, lng: fix.lng } : null,
             fix?.accuracy_m != null ? m('accuracy', { m: Math.round(fix.accuracy_m) }) : '', 'pos-phone')}
           {posRow(m('exifGps'), exif, exif && fix ? m('apart', { m: formatNumber(l, Math.round(haversineM(exif, fix))) }) : '', 'pos-exif')}
-          {posRow(m('customerPos'), cust, ver.distance_m != null ? `${ver.location_source ?? ''}: ${m('distanceTo', { m: formatNumber(l, ver.distance_m) })}` : '', 'pos-customer')}
+          {posRow(m('customerPos'), cust, ver.distance_m != null ? `${ver.location_source ?? ''}: ${m('distanceTo', { m: formatNumber(l, ver.distance_m) })}` : '', 'pos-customer', false)}
         </tbody></table></div>
       </Panel>
       <Panel title={m('checks')} testid="review-checks">

@@ -185,6 +185,20 @@ def test_a_15_mb_photo_goes_through_and_lands_on_the_shared_photo_volume(stack):
     assert back.status == 200 and hashlib.sha256(back.body).hexdigest() == sha
 
 
+def test_a_20_mb_contract_attachment_goes_through_where_a_photo_that_size_would_not(stack):
+    token = _login(stack, "alice", stack.app.seed["password"]).json()["access_token"]
+    rng = random.Random(20)
+    pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + rng.randbytes(int(19.5 * 1024 * 1024)) + b"\n%%EOF\n"
+    sha = hashlib.sha256(pdf).hexdigest()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/pdf"}
+    answer = stack.https("PUT", f"/api/v1/pipeline/attachments/{sha}", body=pdf, headers=headers)
+    assert answer.status == 201, answer.body[:500]
+    assert (stack.app.photo_dir / "attachments" / sha[:2] / sha[2:4] / sha).read_bytes() == pdf
+    # The same size on the photo route is over its 16 MB limit at nginx already.
+    photo = stack.https("PUT", f"/api/v1/photos/{sha}", body=pdf, headers=headers)
+    assert photo.status == 413 and photo.json()["error"]["details"] == {"limit": 16 * 1024 * 1024}
+
+
 @pytest.mark.parametrize("path, limit", [("/api/v1/photos/" + "ab" * 32, 16 * 1024 * 1024),
                                          ("/api/v1/pipeline/attachments/" + "cd" * 32, 21 * 1024 * 1024)])
 def test_a_25_mb_body_is_refused_by_nginx_in_the_json_envelope(stack, path, limit):

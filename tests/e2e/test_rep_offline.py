@@ -43,7 +43,8 @@ def test_offline_customer_visit_follow_up_then_sync(server, phone, tmp_path):
 
     # visit check-in with a real photo taken "now" at the customer's place
     page.click("[data-testid=check-in]")
-    photo = photo_at(tmp_path, HERE["latitude"], HERE["longitude"])
+    # a real phone photo (not the one other e2e tests reuse: a reused photo is rightly "suspect")
+    photo = photo_at(tmp_path, HERE["latitude"], HERE["longitude"], name="mobile_HMD_Nokia_8.3_5G.jpg")
     page.set_input_files("[data-testid=photo-input]", str(photo))
     page.wait_for_selector("[data-testid=photo-count][data-count='1']")
     page.wait_for_function("document.querySelector('[data-testid=position]').textContent.includes('31.23')")
@@ -238,7 +239,9 @@ def test_stage_gate_then_deal_and_payment_with_receivables(server, phone, tmp_pa
     page.click("[data-testid=save-deal]")
     page.wait_for_selector("[data-testid=deal-item][data-status=signed]")
     wait_synced(page)
-    assert "¥48,000.00" in page.inner_text("[data-testid=receivables-amount]")
+    # (the push is acknowledged before the pull brings the server's copy: wait for that copy)
+    page.wait_for_function("document.querySelector('[data-testid=receivables-amount]').textContent.includes('48,000.00')",
+                           timeout=20000)
     page.wait_for_selector(f"[data-testid=opportunity-item][data-id='{opp_id}'][data-stage=won]", timeout=20000)
 
     # a payment: more than the contract allows is stopped on the phone; a fitting one goes

@@ -456,6 +456,7 @@ def test_manager_screens(demo_server, desktop, locale, tag, tmp_path):
     wait_synced(page, timeout=60000)
 
     def shot(name, full=False):
+        page.wait_for_selector(".syncbar .progress", state="detached", timeout=60000)  # no sync halfway
         page.wait_for_timeout(600)
         if not full:
             page.screenshot(path=str(SCREENS / f"manager-{tag}-{name}.png"))

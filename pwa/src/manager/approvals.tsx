@@ -4,7 +4,7 @@ import { errorText, formatDate, formatMoney, type Lang } from '../i18n';
 import { useSignal, view } from '../state';
 import type { View } from '../sync/replay';
 import { kindText, Panel, runMutation, Status, useOnline } from './common';
-import { mt, useMT, type MKey } from './i18n';
+import { mt, mtCode, useMT, type MKey } from './i18n';
 
 const MONEY = /amount|total|receivable/;
 
@@ -12,30 +12,42 @@ function nameOf(v: View, id: unknown): string {
   return (v.get('user')?.get(String(id))?.display_name as string) ?? String(id);
 }
 
+const KEY_LABELS: Record<string, MKey> = {
+  reason: 'reason', user: 'forUser', to_user: 'transferTo', name: 'name', start_date: 'start', end_date: 'end',
+  new_customers: 'newCustomers', visits: 'visits', deal_amount: 'dealAmount', payment_amount: 'paymentAmount',
+  evidence: 'details', comment: 'comment',
+};
+
+function keyLabel(l: Lang, key: string): string {
+  if (KEY_LABELS[key]) return mt(l, KEY_LABELS[key]);
+  const f = mtCode(l, 'f_', key);
+  return f;
+}
+
 /** A compact, readable line per payload entry: ids become names, changes show before → after. */
 export function payloadSummary(l: Lang, v: View, payload: Record<string, any>, customer?: Record<string, any> | null): [string, string][] {
   const out: [string, string][] = [];
   const before: Record<string, any> = payload?.before && typeof payload.before === 'object' ? payload.before : {};
   for (const [k, val] of Object.entries(payload ?? {})) {
-    if (val === null || val === undefined || val === '' || k === 'before') continue;
+    if (val === null || val === undefined || val === '' || k === 'before' || k === 'user_name') continue;
     // the customer's own name and code are in the card's title already
     if (customer && (k === 'name' || k === 'code') && (val === customer.name || val === customer.code)) continue;
     if (k === 'changes' && typeof val === 'object') {
       for (const [field, change] of Object.entries(val as Record<string, any>)) {
         const old = change && typeof change === 'object' && 'before' in change ? change.before : before[field];
         const after = change && typeof change === 'object' && 'after' in change ? change.after : change;
-        out.push([field, old !== undefined ? `${old ?? '—'} → ${after ?? '—'}` : String(after)]);
+        out.push([keyLabel(l, field), old !== undefined ? `${old ?? '—'} → ${after ?? '—'}` : String(after)]);
       }
     } else if (/(^|_)user_id$|owner_id$|claimant_id$/.test(k)) {
-      out.push([k.replace(/_id$/, ''), nameOf(v, val)]);
+      out.push([keyLabel(l, k.replace(/_id$/, '')), nameOf(v, val)]);
     } else if (k.endsWith('_id') || k.endsWith('_ids') || k === 'photo_hashes') {
       continue; // opaque ids say nothing to the reader
     } else if (typeof val === 'number' && MONEY.test(k)) {
-      out.push([k, formatMoney(l, val)]);
+      out.push([keyLabel(l, k), formatMoney(l, val)]);
     } else if (typeof val === 'object') {
-      out.push([k, JSON.stringify(val)]);
+      out.push([keyLabel(l, k), JSON.stringify(val)]);
     } else {
-      out.push([k, String(val)]);
+      out.push([keyLabel(l, k), String(val)]);
     }
   }
   return out;

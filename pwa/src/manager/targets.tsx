@@ -144,8 +144,13 @@ export function Targets() {
   const v = useSignal(view);
   const { members } = useTeam(true);
   const [editing, setEditing] = useState<Draft | null>(null);
+  const [when, setWhen] = useState<'current' | 'all'>('current');
+  const [who, setWho] = useState('');
+  const today = todayIso();
   const team = useMemo(() => new Set(members.map((u) => String(u.id))), [members]);
   const targets = values(v, 'target').filter((t) => !t.voided_at && team.has(String(t.user_id)))
+    .filter((t) => when === 'all' || (String(t.start_date) <= today && String(t.end_date) >= today) || t.status === 'pending')
+    .filter((t) => !who || t.user_id === who)
     .sort((a, b) => String(a.user_name).localeCompare(String(b.user_name), 'zh') || String(b.start_date).localeCompare(String(a.start_date)));
   const approvals = values(v, 'approval');
   const drafts = targets.filter((t) => t.status === 'pending');
@@ -154,8 +159,17 @@ export function Targets() {
     new_customers: '', visits: '', deal_amount: '', payment_amount: '' });
   return (
     <div class="stack">
-      <Panel title={m('targets')} testid="targets" extra={!editing &&
-        <button class="small" onClick={() => setEditing(blank())} data-testid="new-target">＋ {m('newTarget')}</button>}>
+      <Panel title={m('targets')} testid="targets" extra={
+        <div class="filters">
+          <div class="chips">
+            <button class={when === 'current' ? 'chip on' : 'chip'} onClick={() => setWhen('current')} data-testid="targets-current">{m('currentPeriod')}</button>
+            <button class={when === 'all' ? 'chip on' : 'chip'} onClick={() => setWhen('all')} data-testid="targets-all">{m('any')}</button>
+          </div>
+          <select value={who} onChange={(e) => setWho(e.currentTarget.value)} aria-label={m('forUser')}>
+            <option value="">{m('allOwners')}</option>{members.map((u) => <option value={u.id}>{u.display_name}</option>)}
+          </select>
+          {!editing && <button class="small" onClick={() => setEditing(blank())} data-testid="new-target">＋ {m('newTarget')}</button>}
+        </div>}>
         {editing && <TargetForm key={editing.id} initial={editing} onClose={() => setEditing(null)} />}
         {targets.length === 0 && <p class="muted">{m('empty')}</p>}
         {targets.length > 0 && (

@@ -1,7 +1,7 @@
 /** Team customers with bulk transfer (R-T1) and the hand-over of leavers' customers (R-U2). */
 import { useMemo, useState } from 'preact/hooks';
 import { ApiError } from '../api';
-import { errorText, formatDate, formatMoney, formatNumber } from '../i18n';
+import { errorText, formatDate, formatMoney, formatNumber, t, type MessageKey } from '../i18n';
 import { api, online, requestSync, useSignal, view } from '../state';
 import type { Entity } from '../sync/replay';
 import { Panel, reasonOf, Status, useOnline, useTeam, values } from './common';
@@ -95,14 +95,14 @@ export function TeamCustomers() {
           <th><input type="checkbox" checked={allPicked} aria-label={m('selectAll')} data-testid="select-all"
             onChange={() => setPicked(allPicked ? new Set() : new Set(rows.slice(0, MAX_BATCH).map((c) => c.id)))} /></th>
           <th>{m('name')}</th><th>{m('owner')}</th><th>{m('status')}</th><th class="num">{m('visits')}</th>
-          <th class="num">{m('dealAmount')}</th><th>{m('reclaimWarnings')}</th>
+          <th class="num">{m('dealAmount')}</th><th>{m('daysToReclaim')}</th>
         </tr></thead>
         <tbody>{rows.slice(0, shown).map((c: Entity) => (
           <tr data-testid="team-customer" data-id={c.id}>
             <td><input type="checkbox" checked={picked.has(c.id)} onChange={() => toggle(c.id)} /></td>
             <td><a href={`#/customer/${c.id}`}>{c.name}</a> <span class="muted small">{c.code}</span></td>
             <td>{c.owner?.display_name}</td>
-            <td>{c.status}</td>
+            <td>{t(l, `st_${c.status ?? 'potential'}` as MessageKey)}</td>
             <td class="num">{formatNumber(l, c.visit_count ?? 0)}</td>
             <td class="num">{formatMoney(l, c.deal_total ?? 0)}</td>
             <td>{typeof c.days_to_reclaim === 'number' && c.days_to_reclaim <= 30 ? <span class="warn">{c.days_to_reclaim}d</span> : ''}</td>

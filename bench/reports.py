@@ -65,9 +65,26 @@ def _ensure_targets(app) -> int:
         return len(reps)
 
 
+def _ensure_opportunities(app) -> int:
+    """Data generated before opportunities were part of it: add them (customers_by_stage)."""
+    from sqlalchemy import func, select, text
+
+    from server.extensions import db
+    from server.pipeline.models import Opportunity
+
+    with app.app_context():
+        if db.session.scalar(select(func.count(Opportunity.id))):
+            return 0
+        db.session.execute(text(gen_reports_data.OPPORTUNITIES_SQL))
+        db.session.commit()
+        db.session.execute(text("ANALYZE opportunities"))
+        db.session.commit()
+        return 1
+
+
 def _args_for(report, today: date) -> dict:
     args: dict = {"page": 1, "per_page": 50}
-    if report.period == "month":
+    if report.period == "month" and report.key != "target_completion":  # targets: this month's
         first_this = today.replace(day=1)
         last_month_end = first_this - timedelta(days=1)
         args["from"], args["to"] = last_month_end.replace(day=1), last_month_end
@@ -92,6 +109,7 @@ def run(rounds: int = 5, warmup: int = 1, regenerate: bool = False, command: str
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(harness.WORK / "reports-instance"),
                       "SECRET_KEY": "bench-secret-key-that-is-long-enough-for-hs256"})
     _ensure_targets(app)
+    _ensure_opportunities(app)
     results = []
     with app.test_request_context():
         from sqlalchemy import func, select
@@ -109,6 +127,9 @@ def run(rounds: int = 5, warmup: int = 1, regenerate: bool = False, command: str
                                      ("deals", Deal), ("payments", Payment))}
         viewers = {"manager": db.session.scalar(select(User).where(User.username == "director_ka")),
                    "admin": db.session.scalar(select(User).where(User.username == "admin"))}
+        # "my_*" reports are about the caller's own activity, which managers and admins have none
+        # of here: they are also timed for a rep (500 customers, ~4,500 visits of their own)
+        rep = db.session.scalar(select(User).where(User.username == "rep_ka_0_0"))
         from server.pipeline.service import org_today
 
         today = org_today()
@@ -116,7 +137,7 @@ def run(rounds: int = 5, warmup: int = 1, regenerate: bool = False, command: str
         for report in reports:
             args = _args_for(report, today)
             row = {"key": report.key, "title": report.zh, "args": args}
-            for who, user in viewers.items():
+            for who, user in {**viewers, **({"rep": rep} if report.key.startswith("my_") else {})}.items():
                 samples, cpu = [], []
                 answer = None
                 for i in range(warmup + rounds):
@@ -141,8 +162,8 @@ def run(rounds: int = 5, warmup: int = 1, regenerate: bool = False, command: str
 
 
 def markdown(results, sizes, rounds, warmup, command, generated) -> str:
-    missed = [r for r in results if max(r["manager"], r["admin"]) > TARGET_MS]
-    missed_cpu = [r for r in results if max(r["manager_cpu"], r["admin_cpu"]) > TARGET_MS]
+    missed = [r for r in results if max(r["manager"], r["admin"], r.get("rep", 0)) > TARGET_MS]
+    missed_cpu = [r for r in results if max(r["manager_cpu"], r["admin_cpu"], r.get("rep_cpu", 0)) > TARGET_MS]
     lines = [
         "## Reports: statistics on 100,000 customers and 1,000,000 activities (issue 8)",
         "",
@@ -165,15 +186,17 @@ def markdown(results, sizes, rounds, warmup, command, generated) -> str:
         "steadier than wall-clock time when other work shares the 2 cores.",
         f"- **Load average** (1 min) at the end of the run: {_load()} on 2 cores.",
         "",
-        "| Report | Manager ms (max) | Manager CPU ms | Admin ms (max) | Admin CPU ms | Rows (manager / admin) | ≤ 500 ms |",
-        "|---|---:|---:|---:|---:|---:|:---:|",
+        "| Report | Manager ms (max) | Manager CPU ms | Admin ms (max) | Admin CPU ms | Rows (manager / admin) | ≤ 500 ms | Rep ms / CPU ms / rows (`my_*`) |",
+        "|---|---:|---:|---:|---:|---:|:---:|---:|",
     ]
     for r in results:
-        ok = "yes" if max(r["manager"], r["admin"]) <= TARGET_MS else "**no**"
+        ok = "yes" if max(r["manager"], r["admin"], r.get("rep", 0)) <= TARGET_MS else "**no**"
         lines.append(f"| `{r['key']}` {r['title']} | {harness.fmt_ms(r['manager'])} ({harness.fmt_ms(r['manager_max'])}) "
                      f"| {harness.fmt_ms(r['manager_cpu'])} "
                      f"| {harness.fmt_ms(r['admin'])} ({harness.fmt_ms(r['admin_max'])}) | {harness.fmt_ms(r['admin_cpu'])} "
-                     f"| {r['manager_total']:,} / {r['admin_total']:,} | {ok} |")
+                     f"| {r['manager_total']:,} / {r['admin_total']:,} | {ok} "
+                     + (f"| {harness.fmt_ms(r['rep'])} / {harness.fmt_ms(r['rep_cpu'])} / {r['rep_total']:,} |"
+                        if "rep" in r else "| |"))
     lines.append("")
     if missed:
         lines.append("**Misses the 500 ms target (wall clock, median)**: " + ", ".join(

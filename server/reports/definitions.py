@@ -479,6 +479,8 @@ def activity_union(ctx: Ctx, by_day: bool):
         return sql.local_date(ts, ctx.zone_name, ctx.dialect)
 
     cust = customer_conditions(ctx, status=False)
+    # the customers the caller sees, found once (a CTE referenced four times is materialized)
+    seen = select(Customer.id.label("id")).where(*cust).cte("seen_customers")
     one = literal(1, BigInteger)
     verified = case((Visit.verification_status == "verified", 1), else_=0)
     parts = [
@@ -487,18 +489,18 @@ def activity_union(ctx: Ctx, by_day: bool):
         select(*_part(FollowUp.author_id, day(FollowUp.created_at),
                       {"follow_ups": case((FollowUp.valid.is_(True), 1), else_=0),
                        "invalid_follow_ups": case((FollowUp.valid.is_(False), 1), else_=0)}))
-        .join(Customer, Customer.id == FollowUp.customer_id).where(*cust, *ctx.in_period_ts(FollowUp.created_at)),
+        .join(seen, seen.c.id == FollowUp.customer_id).where(*ctx.in_period_ts(FollowUp.created_at)),
         select(*_part(Visit.author_id, day(Visit.visited_at),
                       {"visits": one, "verified_visits": verified,
                        "unverified_visits": case((Visit.verification_status == "unverified", 1), else_=0),
                        "suspect_visits": case((Visit.verification_status == "suspect", 1), else_=0)}))
-        .join(Customer, Customer.id == Visit.customer_id).where(*cust, *ctx.in_period_ts(Visit.visited_at)),
+        .join(seen, seen.c.id == Visit.customer_id).where(*ctx.in_period_ts(Visit.visited_at)),
         select(*_part(deal_sales(), day(date_col=Deal.signed_date), {"deals": one, "deal_amount": Deal.amount}))
-        .join(Customer, Customer.id == Deal.customer_id)
-        .where(*cust, Deal.status == DealStatus.signed, *ctx.in_period_date(Deal.signed_date)),
+        .join(seen, seen.c.id == Deal.customer_id)
+        .where(Deal.status == DealStatus.signed, *ctx.in_period_date(Deal.signed_date)),
         select(*_part(deal_sales(), day(date_col=Payment.received_date), {"payment_amount": Payment.amount}))
-        .select_from(Payment).join(Deal, Deal.id == Payment.deal_id).join(Customer, Customer.id == Payment.customer_id)
-        .where(*cust, *ctx.in_period_date(Payment.received_date)),
+        .select_from(Payment).join(Deal, Deal.id == Payment.deal_id).join(seen, seen.c.id == Payment.customer_id)
+        .where(*ctx.in_period_date(Payment.received_date)),
     ]
     return union_all(*parts).subquery("activity")
 

@@ -106,6 +106,20 @@ def test_reclaim_forecast_of_7_and_30_days(client, world):
     assert month["total"] >= week["total"]
     mine = report(client, world, "rep_a1", "reclaim_forecast")
     assert [r["name"] for r in mine["rows"]] == ["客户A1第2号有限公司"]
+    # the due time is the last progress plus the status's reclaim period, shown in the org zone
+    from datetime import datetime
+
+    row = mine["rows"][0]
+    due, last = datetime.fromisoformat(row["due_at"]), datetime.fromisoformat(row["last_progress_at"])
+    assert due.utcoffset().total_seconds() == 8 * 3600
+    from helpers import session_of
+
+    from server.customers.models import CustomerStatus
+    from server.pools.service import reclaim_days
+
+    with session_of(client.application):
+        days = reclaim_days(CustomerStatus.potential)
+    assert abs((due - last).total_seconds() - days * 86400) < 1
 
 
 def test_target_completion_per_user_and_team(client, world):

@@ -15,9 +15,9 @@ export function UpdateBanner() {
     return (
       <div class="banner update" role="status" data-testid="update-banner">
         <span>{busy ? tr('updateWaiting') : tr('updateReload')}</span>
-        {c.outbox > 0 && <span class="small">{tr('updateKeeps')}</span>}
         {!busy && <button onClick={() => void reloadIntoUpdate()} data-testid="update-reload">↻ {tr('reloadNow')}</button>}
         {!busy && <button class="secondary" onClick={() => updateReady.set(false)}>{tr('later')}</button>}
+        {c.outbox > 0 && <span class="small note">{tr('updateKeeps')}</span>}
       </div>
     );
   }

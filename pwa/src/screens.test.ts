@@ -236,3 +236,33 @@ describe('update flow never cuts a sync short', () => {
     await expect(whenSyncIdle(st)).resolves.toBeUndefined();
   });
 });
+
+describe('attachments go up through their own channel before the mutation', () => {
+  it('uploads a queued contract PDF to /pipeline/attachments and never through the photo channel', async () => {
+    const { Api } = await import('./api');
+    const { SyncEngine } = await import('./sync/engine');
+    const calls: { method: string; path: string; type?: string; size?: number }[] = [];
+    const fetchImpl = (async (path: string, init: any = {}) => {
+      calls.push({ method: init.method, path, type: init.headers?.['Content-Type'], size: (init.body as Blob | undefined)?.size });
+      if (init.method === 'HEAD') return new Response(null, { status: 404 });
+      return new Response('{}', { status: 201 });
+    }) as unknown as typeof fetch;
+    const api = new Api({ get: async () => ({ user: { id: 'u1', username: 'a', display_name: 'A' }, access_token: 't', refresh_token: 'r' }),
+      set: async () => undefined }, fetchImpl);
+    const engine = new SyncEngine(api);
+    const blob = new Blob(['%PDF-1.4 contract'], { type: 'application/pdf' });
+    const sha = 'b'.repeat(64);
+    await enqueue('deal.create', { id: 'd1', customer_id: 'c1', contract_no: 'HT-1', amount: 100, attachment: sha },
+      { photos: [{ sha256: sha, blob }] });
+    await engine.uploadPhotos();
+    expect(calls).toEqual([]); // not a visit photo
+    await engine.uploadAttachments();
+    expect(calls.map((c) => [c.method, c.path])).toEqual([
+      ['HEAD', `/api/v1/pipeline/attachments/${sha}`], ['PUT', `/api/v1/pipeline/attachments/${sha}`]]);
+    expect(calls[1].type).toBe('application/pdf');
+    expect(calls[1].size).toBe(blob.size);
+    expect((await db.photos.get(sha))?.uploaded).toBe(1);
+    await engine.uploadAttachments();
+    expect(calls).toHaveLength(2); // once only
+  });
+});

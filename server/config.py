@@ -40,6 +40,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "RATELIMIT_STORAGE_URI": os.environ.get("FIELDCRM_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: count in each process's memory instead of failing every sign-in (the
+        # limits then hold per worker, not across hosts, until Redis is back).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "LOGIN_RATE_LIMIT_PER_IP": "20 per minute",
         # How many reverse proxies (nginx) stand in front; their X-Forwarded-* are trusted.
         "PROXY_COUNT": int(os.environ.get("FIELDCRM_PROXY_COUNT", "0")),

@@ -77,9 +77,11 @@ def deal_sales():
     return func.coalesce(Deal.signed_by_id, Deal.created_by_id)
 
 
-def customer_conditions(ctx: Ctx, status: bool = True, region: bool = True, type_: bool = True) -> list:
-    """R-O4 plus the filters on the customer's own fields."""
-    conditions = [visible_customers(ctx.user)]
+def customer_conditions(ctx: Ctx, status: bool = True, region: bool = True, type_: bool = True,
+                        visible: bool = True) -> list:
+    """R-O4 plus the filters on the customer's own fields (`visible=False` only where the query
+    already applies the access rule itself, as the R-P8 flag query does)."""
+    conditions = [visible_customers(ctx.user)] if visible else []
     if region and ctx.f("region") is not None:
         conditions.append(Customer.region == ctx.f("region"))
     if type_ and ctx.f("type") is not None:
@@ -810,7 +812,7 @@ def q_invalid_tracking(ctx: Ctx):
     named = {c.key: c for c in flagged.selected_columns}
     flagged = (flagged.with_only_columns(Customer.id.label("_id"), named["invalid_count"], named["last_valid"],
                                          named["has_key_contact"])
-               .where(*customer_conditions(ctx), *ctx.in_period_ts(Customer.created_at),
+               .where(*customer_conditions(ctx, visible=False), *ctx.in_period_ts(Customer.created_at),
                       *ctx.subject_filters(Customer.owner_id))).subquery("flagged")
     query = select(flagged.c._id, Customer.code, Customer.name, Customer.region, Customer.status,
                    Owner.display_name.label("owner"), OwnerDept.name.label("department"),

@@ -211,9 +211,9 @@ def markdown(results, sizes, rounds, warmup, command, generated) -> str:
     lines += [
         "",
         "What costs the time, and what was done about it:",
-        "- Wall-clock times here are 2–4× the CPU times: the 2 cores are shared with other work during the run "
-        "(see the load average). The CPU column is what a report costs; wall-clock time on an idle machine is "
-        "close to it.",
+        "- When other work shares the 2 cores, wall-clock times run 2–4× the CPU times (an earlier run at load "
+        "9–17 measured them so); in this run (see the load average) they are close. The CPU column is what a "
+        "report costs.",
         "- `visits_this_year` (admin: ~410,000 visits of the year grouped into ~98,000 customers) and "
         "`invalid_tracking` (admin: 95,000 of the 100,000 customers are flagged in this data — it has no key "
         "contacts and most customers' last valid follow-up is older than 15 days — and sorting by the count of "

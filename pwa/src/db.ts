@@ -1,7 +1,10 @@
 /**
  * The phone's local store (Dexie over IndexedDB), SPEC §12:
  *  - `server`: entities exactly as last pulled (key [entity+id]);
- *  - `outbox`: mutations not yet acknowledged, keyed by their sequential mutation id;
+ *  - `outbox`: mutations the server state does not contain yet, keyed by their sequential mutation
+ *    id. `acked` = 1 once a push was answered (applied/replayed): never pushed again and not counted
+ *    as pending, but still replayed on top of server state until a pull whose `last_mutation_id`
+ *    covers it brings the server's copy (rebase) — so nothing the rep did vanishes in between;
  *  - `rejections`: rejected mutations the user has not resolved (mirrors the server's list);
  *  - `photos`: photo blobs by SHA-256, kept until uploaded;
  *  - `meta`: client id, pull cookie, last acknowledged mutation id, next mutation id, session.
@@ -22,6 +25,8 @@ export interface Mutation {
   name: string;
   args: Record<string, any>;
   client_time: string;
+  /** 0 = still to push; 1 = the server answered it (see the header). Local-only, never pushed. */
+  acked?: 0 | 1;
 }
 
 export interface Rejection {
@@ -61,6 +66,13 @@ export class FieldDb extends Dexie {
       photos: 'sha256, uploaded',
       meta: 'key',
     });
+    // v2: `acked` (indexed, so the push and the pending count read only what is still to send).
+    // Rows queued by v1 were all unanswered as far as the phone knows: they stay, marked 0; a
+    // v1 install that had been answered already gets `replayed` and is marked then.
+    this.version(2).stores({ outbox: 'id, acked' }).upgrade((tx) =>
+      tx.table('outbox').toCollection().modify((m: Mutation) => {
+        if (m.acked !== 1) m.acked = 0;
+      }));
   }
 }
 

@@ -6,6 +6,7 @@ import { db, getMeta, setMeta } from './db';
 import { browserLanguages, pickLanguage, type Lang } from './i18n';
 import { sessions } from './session';
 import { SyncEngine, electLeader, type SyncStatus } from './sync/engine';
+import { pendingCount } from './sync/outbox';
 import { buildView, emptyView, type View } from './sync/replay';
 
 export const api = new Api(sessions);
@@ -66,7 +67,9 @@ export function startLiveView(): void {
     next: ({ rows, outbox }) => view.set(buildView(rows, outbox, { user: user.get() })),
     error: (e) => console.error(e),
   });
-  liveQuery(async () => ({ outbox: await db.outbox.count(), rejections: await db.rejections.count() })).subscribe({
+  // Pending = not yet answered by the server; acknowledged mutations still replay (above) until
+  // the pull brings their server copy, but are no longer waiting for the network.
+  liveQuery(async () => ({ outbox: await pendingCount(), rejections: await db.rejections.count() })).subscribe({
     next: (c) => counts.set(c),
   });
 }

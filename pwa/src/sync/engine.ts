@@ -6,7 +6,7 @@
 import { ApiError, AuthRequired, NetworkError, type Api } from '../api';
 import { db, getMeta, setMeta, type Rejection } from '../db';
 import { uuidv4 } from '../ids';
-import { acknowledge, wire, type Outgoing } from './outbox';
+import { markPushed, rebase, unpushed, wire } from './outbox';
 
 export const SCHEMA_VERSION = 1;
 const PUSH_BATCH = 200;
@@ -26,12 +26,24 @@ export interface SyncStatus {
 type Listener = (s: SyncStatus) => void;
 
 export async function clientId(): Promise<string> {
-  let id = await getMeta<string | null>('clientId', null);
-  if (!id) {
-    id = uuidv4();
-    await setMeta('clientId', id);
-  }
-  return id;
+  const id = await getMeta<string | null>('clientId', null);
+  if (id) return id;
+  return db.transaction('rw', db.outbox, db.meta, async () => {
+    const again = (await db.meta.get('clientId'))?.value as string | undefined;
+    if (again) return again;
+    const fresh = uuidv4();
+    // A new client id starts at mutation 1 on the server (logout wipes everything, so normally
+    // the outbox is empty here). Anything left over must not wedge the queue: acknowledged
+    // mutations belong to the old id, whose pulls would have removed them — the new id's full
+    // pull brings their server copy instead; unsent ones are renumbered from 1, in order.
+    await db.outbox.where('acked').equals(1).delete();
+    const left = await db.outbox.orderBy('id').toArray();
+    await db.outbox.clear();
+    await db.outbox.bulkAdd(left.map((m, i) => ({ ...m, id: i + 1, acked: 0 as const })));
+    await db.meta.bulkPut([{ key: 'clientId', value: fresh }, { key: 'lastMutationId', value: 0 },
+      { key: 'nextMutationId', value: left.length + 1 }, { key: 'cookie', value: null }]);
+    return fresh;
+  });
 }
 
 /** Pipeline attachments (contract documents, payment proofs) named by queued mutations. */
@@ -183,7 +195,8 @@ export class SyncEngine {
   async push(): Promise<void> {
     const cid = await clientId();
     for (;;) {
-      const batch = (await db.outbox.orderBy('id').limit(PUSH_BATCH).toArray()) as Outgoing[];
+      // Acknowledged mutations stay in the outbox (replayed until the pull) but are never resent.
+      const batch = await unpushed(PUSH_BATCH);
       if (!batch.length) return;
       this.emit({ phase: 'push', total: batch.length, done: 0 });
       const answer = await this.api.json<any>('POST', '/api/v1/sync/push', {
@@ -192,20 +205,17 @@ export class SyncEngine {
       const byId = new Map(batch.map((m) => [m.id, m]));
       const rejected: Rejection[] = [];
       for (const r of answer.results ?? []) {
-        if (r.status === 'rejected') {
+        // A retry of a mutation rejected earlier answers `replayed` with the stored error.
+        if (r.status === 'rejected' || (r.status === 'replayed' && r.error)) {
           const m = byId.get(r.id);
           rejected.push({ mutation_id: r.id, name: m?.name ?? '', args: m?.args ?? {}, error: r.error });
         }
       }
-      await db.transaction('rw', db.rejections, db.outbox, db.meta, async () => {
-        if (rejected.length) await db.rejections.bulkPut(rejected);
-        await acknowledge(answer.last_mutation_id ?? 0);
-      });
+      const last = answer.last_mutation_id ?? 0;
+      await markPushed(last, rejected);
       this.emit({ done: batch.length });
-      if ((answer.last_mutation_id ?? 0) < batch[batch.length - 1].id) {
-        // The server stopped early (a gap, or nothing new): let the pull realign the counter.
-        if ((answer.last_mutation_id ?? 0) < batch[0].id) return;
-      }
+      // The server stopped before this batch (a gap, or nothing new): let the pull realign.
+      if (last < batch[0].id) return;
     }
   }
 
@@ -259,7 +269,12 @@ export class SyncEngine {
   }
 }
 
-/** Apply one pull page in one transaction: reset, puts, deletes (with children), rejections, ack. */
+/**
+ * Apply one pull page in one transaction: reset (server state only — the outbox stays), puts,
+ * deletes (with children), rejections and, on the page that completes the pull, the rebase: the
+ * mutations up to `last_mutation_id` leave the outbox together with the patch that contains
+ * them. Earlier pages of a paged pull may not hold their entities yet, so they keep replaying.
+ */
 export async function applyPage(page: any): Promise<void> {
   await db.transaction('rw', [db.server, db.rejections, db.outbox, db.meta], async () => {
     if (page.reset) await db.server.clear();
@@ -284,7 +299,7 @@ export async function applyPage(page: any): Promise<void> {
       })));
     }
     await db.meta.put({ key: 'cookie', value: page.cookie ?? null });
-    if (typeof page.last_mutation_id === 'number') await acknowledge(page.last_mutation_id);
+    if (typeof page.last_mutation_id === 'number' && !page.has_more) await rebase(page.last_mutation_id);
   });
 }
 

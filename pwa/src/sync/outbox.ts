@@ -3,7 +3,7 @@
  * replay is the optimistic change the view shows) together with anything it carries (photo
  * blobs) and the next mutation id. Mutation ids are consecutive per client (SPEC §12 Push).
  */
-import { db, type Mutation } from '../db';
+import { db, type Mutation, type Rejection } from '../db';
 import { isoLocal } from '../ids';
 
 export interface Outgoing extends Mutation {
@@ -22,7 +22,7 @@ export async function enqueue(name: string, args: Record<string, any>,
     const next = ((await db.meta.get('nextMutationId'))?.value as number | undefined) ?? 1;
     const last = ((await db.meta.get('lastMutationId'))?.value as number | undefined) ?? 0;
     const id = Math.max(next, last + 1);
-    const mut: Outgoing = { id, name, args, client_time: isoLocal(opts.now ?? new Date()) };
+    const mut: Outgoing = { id, name, args, client_time: isoLocal(opts.now ?? new Date()), acked: 0 };
     if (opts.local !== undefined) mut.local = opts.local;
     for (const p of opts.photos ?? []) {
       if (!(await db.photos.get(p.sha256))) {
@@ -35,20 +35,53 @@ export async function enqueue(name: string, args: Record<string, any>,
   });
 }
 
-/** Drop everything the server has acknowledged (applied, replayed or rejected). */
-export async function acknowledge(lastMutationId: number): Promise<number> {
+/** Keep the counters past every id the server has processed, so an id is never reused. */
+async function advanceCounters(lastMutationId: number): Promise<void> {
+  const prev = ((await db.meta.get('lastMutationId'))?.value as number | undefined) ?? 0;
+  if (lastMutationId > prev) await db.meta.put({ key: 'lastMutationId', value: lastMutationId });
+  const next = ((await db.meta.get('nextMutationId'))?.value as number | undefined) ?? 1;
+  if (next <= lastMutationId) await db.meta.put({ key: 'nextMutationId', value: lastMutationId + 1 });
+}
+
+/**
+ * Record a push answer, in one transaction: rejected mutations leave the outbox for the
+ * rejections inbox (their optimistic effect must stop showing); every other mutation up to the
+ * server's `last_mutation_id` is marked acknowledged — never pushed again, no longer pending, but
+ * still replayed until the pull brings the server's copy (see `rebase`).
+ */
+export async function markPushed(lastMutationId: number, rejected: Rejection[] = []): Promise<void> {
+  await db.transaction('rw', db.outbox, db.rejections, db.meta, async () => {
+    if (rejected.length) {
+      await db.rejections.bulkPut(rejected);
+      await db.outbox.bulkDelete(rejected.map((r) => r.mutation_id));
+    }
+    await db.outbox.where('id').belowOrEqual(lastMutationId).modify({ acked: 1 });
+    await advanceCounters(lastMutationId);
+  });
+}
+
+/**
+ * The rebase (SPEC §12): the pulled server state contains every mutation up to the pull's
+ * `last_mutation_id`, so those leave the outbox; the rest keep being replayed on top. Call it
+ * inside the transaction that writes the pulled patch, so no reader ever sees the mutation gone
+ * without the server's copy (or both).
+ */
+export async function rebase(lastMutationId: number): Promise<number> {
   return db.transaction('rw', db.outbox, db.meta, async () => {
     const removed = await db.outbox.where('id').belowOrEqual(lastMutationId).delete();
-    const prev = ((await db.meta.get('lastMutationId'))?.value as number | undefined) ?? 0;
-    if (lastMutationId > prev) await db.meta.put({ key: 'lastMutationId', value: lastMutationId });
-    const next = ((await db.meta.get('nextMutationId'))?.value as number | undefined) ?? 1;
-    if (next <= lastMutationId) await db.meta.put({ key: 'nextMutationId', value: lastMutationId + 1 });
+    await advanceCounters(lastMutationId);
     return removed;
   });
 }
 
+/** Mutations still to push, oldest first (the `acked` index keeps primary-key order). */
+export function unpushed(limit: number): Promise<Outgoing[]> {
+  return db.outbox.where('acked').equals(0).limit(limit).toArray() as Promise<Outgoing[]>;
+}
+
+/** What the rep is told is waiting for the network: only what has not reached the server. */
 export function pendingCount(): Promise<number> {
-  return db.outbox.count();
+  return db.outbox.where('acked').equals(0).count();
 }
 
 /** The wire form: `local` stays on the phone. */

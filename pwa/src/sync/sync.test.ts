@@ -2,9 +2,10 @@ import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { Api, type Session } from '../api';
 import { FieldDb, db, getMeta, useDatabase } from '../db';
-import { acknowledge, enqueue, pendingCount } from './outbox';
+import Dexie from 'dexie';
+import { enqueue, markPushed, pendingCount, rebase } from './outbox';
 import { buildView } from './replay';
-import { SyncEngine, applyPage, electLeader, resolveRejection } from './engine';
+import { SyncEngine, applyPage, clientId, electLeader, resolveRejection } from './engine';
 import { sessions, login, logout, pendingWork } from '../session';
 
 let n = 0;
@@ -25,6 +26,8 @@ class FakeServer {
   pushes: any[] = [];
   fail503 = 0;
   failNetwork = 0;
+  /** The signal drops right after the push: this many pulls fail at the network. */
+  failPull = 0;
   expired = false;
   refreshOk = true;
   rejectNames = new Set<string>();
@@ -73,6 +76,10 @@ class FakeServer {
               data: { ...ct, customer_id: c.id } });
           }
         }
+        if (mut.name === 'deal.create') {
+          this.rows.set(`deal:${mut.args.id}`, { entity: 'deal', id: mut.args.id, version: ++this.version,
+            data: { ...mut.args, status: 'draft', code: `D${this.version}` } });
+        }
         if (mut.name === 'visit.create') {
           this.rows.set(`visit:${mut.args.id}`, { entity: 'visit', id: mut.args.id, version: ++this.version,
             data: { ...mut.args, verification: { status: this.photos.has(mut.args.photo_hashes[0]) ? 'verified' : 'pending' } } });
@@ -82,6 +89,10 @@ class FakeServer {
       return Response.json({ last_mutation_id: this.last, results });
     }
     if (path === '/api/v1/sync/pull') {
+      if (this.failPull > 0) {
+        this.failPull--;
+        throw new TypeError('Failed to fetch');
+      }
       const since = body.cookie ? Number(body.cookie) : 0;
       const patch = [...this.rows.values()].filter((r) => r.version > since)
         .map((r) => (r.del ? { op: 'del', entity: r.entity, id: r.id } : { op: 'put', ...r }));
@@ -132,9 +143,9 @@ describe('outbox', () => {
     expect(await getMeta('nextMutationId', 1)).toBe(1);
   });
 
-  it('acknowledging drops only acknowledged mutations and never reuses ids', async () => {
+  it('the rebase drops only acknowledged mutations and never reuses ids', async () => {
     for (let i = 0; i < 3; i++) await enqueue('customer.claim', { customer_id: `c${i}` });
-    await acknowledge(2);
+    await rebase(2);
     expect((await db.outbox.toArray()).map((m) => m.id)).toEqual([3]);
     const next = await enqueue('customer.claim', { customer_id: 'c9' });
     expect(next.id).toBe(4);
@@ -241,8 +252,8 @@ describe('sync loop', () => {
     const { server, engine } = await setup();
     await enqueue('customer.create', { id: 'c1', name: 'A' });
     await engine.push();
-    // pretend the answer was lost: put the mutation back
-    await db.outbox.put({ id: 1, name: 'customer.create', args: { id: 'c1', name: 'A' }, client_time: 't' });
+    // pretend the answer was lost: the mutation is still marked unsent
+    await db.outbox.put({ id: 1, name: 'customer.create', args: { id: 'c1', name: 'A' }, client_time: 't', acked: 0 });
     await db.meta.put({ key: 'lastMutationId', value: 0 });
     await engine.sync();
     expect(server.rows.size).toBe(1);
@@ -301,6 +312,145 @@ describe('sync loop', () => {
     expect(calls).toEqual([null, 'p1']);
     expect(await db.server.count()).toBe(2);
     expect(await getMeta('cookie')).toBe('p2');
+  });
+});
+
+describe('acknowledged, not yet pulled (rebase)', () => {
+  const viewNow = async () => buildView(await db.server.toArray(), await db.outbox.toArray(), { user: ME });
+
+  it('after an acknowledged push and before the pull the rep still sees the new customer and deal', async () => {
+    const { server, engine } = await setup();
+    await enqueue('customer.create', { id: 'c1', name: '春意空调' });
+    await enqueue('deal.create', { id: 'd1', customer_id: 'c1', amount: 1_200_000 });
+    await engine.push();
+    expect(server.last).toBe(2);
+    expect(await pendingCount()).toBe(0); // nothing waits for the network any more
+    expect((await db.outbox.toArray()).map((m) => [m.id, m.acked])).toEqual([[1, 1], [2, 1]]);
+    expect(await db.server.count()).toBe(0);
+    const v = await viewNow();
+    expect(v.get('customer')!.get('c1')).toMatchObject({ name: '春意空调', _pending: true });
+    expect(v.get('deal')!.get('d1')).toMatchObject({ amount: 1_200_000, customer_id: 'c1' });
+    await engine.pull();
+    expect(await db.outbox.count()).toBe(0);
+    const after = await viewNow();
+    expect(after.get('customer')!.get('c1')).toMatchObject({ code: 'C1' });
+    expect(after.get('customer')!.get('c1')!._pending).toBeUndefined();
+    expect(after.get('deal')!.get('d1')).toMatchObject({ code: 'D2', amount: 1_200_000 });
+  });
+
+  it('a pull that fails after the push keeps the record visible and never pushes it again', async () => {
+    const { server, engine } = await setup();
+    await enqueue('customer.create', { id: 'c1', name: 'A' });
+    server.failPull = 2;
+    await expect(engine.sync()).rejects.toThrow();
+    expect(engine.status.error).toBe('network');
+    expect((await viewNow()).get('customer')!.has('c1')).toBe(true);
+    expect(await pendingCount()).toBe(0);
+    await expect(engine.sync()).rejects.toThrow(); // the next round: still no signal for the pull
+    expect((await viewNow()).get('customer')!.has('c1')).toBe(true);
+    // a mutation queued meanwhile is the only thing the next push carries
+    await enqueue('customer.update', { id: 'c1', base_version: 1, changes: { region: '上海' } });
+    await engine.sync();
+    expect(server.pushes.map((p) => p.mutations.map((m: any) => m.id))).toEqual([[1], [2]]);
+    expect(await db.outbox.count()).toBe(0);
+    expect((await db.server.get(['customer', 'c1']))!.data.code).toBe('C1');
+  });
+
+  it('the pull removes exactly the mutations up to last_mutation_id, in the transaction that writes the patch', async () => {
+    for (let i = 1; i <= 3; i++) await enqueue('customer.update', { id: 'c1', base_version: 1, changes: { n: i } });
+    await markPushed(3);
+    const page = { cookie: 'k', reset: true, has_more: false, last_mutation_id: 2, rejections: [],
+      patch: [{ op: 'put', entity: 'customer', id: 'c1', version: 9, data: { id: 'c1', n: 2 } }] };
+    // a failure anywhere in the page leaves neither the patch nor the removal
+    const spy = vi.spyOn(db.rejections, 'bulkPut').mockRejectedValueOnce(new Error('quota'));
+    await expect(applyPage(page)).rejects.toThrow('quota');
+    spy.mockRestore();
+    expect(await db.server.count()).toBe(0);
+    expect((await db.outbox.toArray()).map((m) => m.id)).toEqual([1, 2, 3]);
+    await applyPage(page);
+    expect((await db.outbox.toArray()).map((m) => m.id)).toEqual([3]);
+    expect((await db.server.get(['customer', 'c1']))!.data.n).toBe(2);
+    expect((await viewNow()).get('customer')!.get('c1')!.n).toBe(3); // 3 still replays on top
+  });
+
+  it('a paged pull rebases only on its last page; a reset keeps the acknowledged outbox', async () => {
+    await applyPage({ cookie: 'a', reset: true, patch: [{ op: 'put', entity: 'customer', id: 'old', version: 1, data: { id: 'old' } }] });
+    await enqueue('customer.create', { id: 'c1', name: 'A' });
+    await markPushed(1);
+    await applyPage({ cookie: 'p1', reset: true, has_more: true, last_mutation_id: 1,
+      patch: [{ op: 'put', entity: 'customer', id: 'x', version: 5, data: { id: 'x' } }] });
+    expect((await db.server.toArray()).map((r) => r.id)).toEqual(['x']);
+    expect((await viewNow()).get('customer')!.has('c1')).toBe(true); // its page has not come yet
+    await applyPage({ cookie: 'p2', has_more: false, last_mutation_id: 1,
+      patch: [{ op: 'put', entity: 'customer', id: 'c1', version: 6, data: { id: 'c1', name: 'A', code: 'C6' } }] });
+    expect(await db.outbox.count()).toBe(0);
+    expect((await viewNow()).get('customer')!.get('c1')!.code).toBe('C6');
+  });
+
+  it('pending counts only what the server has not answered', async () => {
+    const { server, engine } = await setup();
+    server.rejectNames.add('customer.claim');
+    await enqueue('customer.create', { id: 'c1', name: 'A' });
+    await enqueue('customer.claim', { customer_id: 'p1' });
+    expect(await pendingCount()).toBe(2);
+    await engine.push();
+    await enqueue('customer.create', { id: 'c2', name: 'B' });
+    expect(await pendingCount()).toBe(1);
+    expect((await db.outbox.toArray()).map((m) => m.id)).toEqual([1, 3]); // the rejected one left
+    expect((await db.rejections.toArray()).map((r) => r.mutation_id)).toEqual([2]);
+  });
+
+  it('a retried mutation the server had rejected (replayed with its error) goes to the inbox', async () => {
+    const { api } = await setup();
+    await enqueue('customer.claim', { customer_id: 'p1' });
+    (api as any).json = async () => ({ last_mutation_id: 1, results: [
+      { id: 1, status: 'replayed', error: { code: 'not_in_pool', message: '' } }] });
+    await new SyncEngine(api).push();
+    expect(await db.outbox.count()).toBe(0);
+    expect((await db.rejections.get(1))!.error.code).toBe('not_in_pool');
+  });
+
+  it('an install on the previous schema upgrades without losing its queued mutation', async () => {
+    const name = `upgrade-${n}`;
+    const old = new Dexie(name);
+    old.version(1).stores({ server: '[entity+id], entity, customer_id', outbox: 'id', rejections: 'mutation_id',
+      photos: 'sha256, uploaded', meta: 'key' });
+    await old.table('outbox').add({ id: 1, name: 'customer.create', args: { id: 'c1', name: 'A' }, client_time: 't' });
+    await old.table('meta').put({ key: 'nextMutationId', value: 2 });
+    old.close();
+    useDatabase(new FieldDb(name));
+    await db.open();
+    expect(db.verno).toBe(2);
+    expect(await db.outbox.toArray()).toEqual([{ id: 1, name: 'customer.create', args: { id: 'c1', name: 'A' }, client_time: 't', acked: 0 }]);
+    expect(await pendingCount()).toBe(1);
+    const { server, engine } = await setup();
+    await engine.sync();
+    expect(server.pushes[0].mutations.map((m: any) => m.id)).toEqual([1]);
+    expect(server.pushes[0].mutations[0]).not.toHaveProperty('acked');
+    expect((await db.server.get(['customer', 'c1']))!.data.code).toBe('C1');
+    expect(await db.outbox.count()).toBe(0);
+  });
+
+  it('a new client id drops the old id\'s acknowledged mutations and renumbers unsent ones from 1', async () => {
+    await db.meta.put({ key: 'clientId', value: 'old' });
+    for (let i = 1; i <= 3; i++) await enqueue('customer.update', { id: 'c1', base_version: 1, changes: { n: i } });
+    await markPushed(1);
+    await db.meta.delete('clientId');
+    const fresh = await clientId();
+    expect(fresh).not.toBe('old');
+    expect((await db.outbox.toArray()).map((m) => [m.id, m.acked, m.args.changes.n])).toEqual([[1, 0, 2], [2, 0, 3]]);
+    expect((await enqueue('customer.claim', { customer_id: 'p' })).id).toBe(3);
+    expect(await clientId()).toBe(fresh);
+  });
+
+  it('logout after an acknowledged push leaves nothing to replay for the next user', async () => {
+    const { server, engine } = await setup();
+    await enqueue('customer.create', { id: 'c1', name: 'A' });
+    server.failPull = 1;
+    await expect(engine.sync()).rejects.toThrow();
+    await logout(new Api(sessions, (async () => new Response('{}')) as any));
+    expect(await db.outbox.count()).toBe(0);
+    expect((await viewNow()).get('customer')!.size).toBe(0);
   });
 });
 

@@ -22,6 +22,8 @@ class CookieState:
     phase: int = 0
     after: str | None = None
     reset: bool = False
+    # the client's last mutation id read when `upto` was fixed (see pull.run_pull)
+    last_mutation_id: int | None = None
 
     @property
     def paging(self) -> bool:

@@ -65,12 +65,18 @@ def run_pull(request: PullRequest, viewer: Any, user_id: str, port: PullPort, ke
         if previous is not None and now is not None:
             plan = Plan(viewer, state.since, state.upto, state.reset, now, previous)
             previous_id, snapshot = state.previous, state.snapshot
+            last_mutation_id = state.last_mutation_id
             phase, after, first_page = state.phase, state.after, False
         else:
             state = None  # the snapshots expired mid-run: start over from scratch
     if plan is None:
         previous = port.load_snapshot(request.client_id, state.snapshot) if state and state.snapshot else None
         reset = previous is None
+        # The client's last mutation id is read BEFORE `upto`: every mutation up to it has
+        # committed by then, so its effects are numbered <= upto and are in this run. The client
+        # drops those mutations from its outbox when the run ends; read after `upto`, a push
+        # landing in between would be dropped without its effects having been pulled.
+        last_mutation_id = port.last_mutation_id(request.client_id)
         upto = port.current_version()
         now = port.scope(viewer)
         previous_id = None if reset else state.snapshot
@@ -88,12 +94,14 @@ def run_pull(request: PullRequest, viewer: Any, user_id: str, port: PullPort, ke
     has_more = phase < len(phases)
     if has_more:
         next_state = cookies.CookieState(since=plan.since, snapshot=snapshot, upto=plan.upto, previous=previous_id,
-                                         phase=phase, after=after, reset=plan.reset)
+                                         phase=phase, after=after, reset=plan.reset,
+                                         last_mutation_id=last_mutation_id)
     else:
         next_state = cookies.CookieState(since=plan.upto, snapshot=snapshot)
     return {
         "cookie": cookies.encode(next_state, key),
-        "last_mutation_id": port.last_mutation_id(request.client_id),
+        "last_mutation_id": (last_mutation_id if last_mutation_id is not None
+                             else port.last_mutation_id(request.client_id)),
         "reset": plan.reset and first_page,
         "has_more": has_more,
         "patch": patch,

@@ -1,6 +1,7 @@
 /** Login, re-login and logout on the phone. Local work always stays with the user who did it. */
 import { Api, ApiError, type Session, type SessionStore } from './api';
 import { db, getMeta, setMeta } from './db';
+import { pendingCount } from './sync/outbox';
 
 export const sessions: SessionStore = {
   get: () => getMeta<Session | null>('session', null),
@@ -17,7 +18,8 @@ export interface PendingWork {
 
 export async function pendingWork(): Promise<PendingWork> {
   return {
-    mutations: await db.outbox.count(),
+    // acknowledged mutations are on the server already; only unsent work is at risk
+    mutations: await pendingCount(),
     rejections: await db.rejections.count(),
     photos: await db.photos.where('uploaded').equals(0).count(),
   };

@@ -12,12 +12,16 @@ export function exifGps(buf: ArrayBuffer): GpsPoint | null {
   const d = new DataView(buf);
   if (d.byteLength < 4 || d.getUint16(0) !== 0xffd8) return null;
   let p = 2;
-  while (p + 4 <= d.byteLength) {
-    const marker = d.getUint16(p);
-    const size = d.getUint16(p + 2);
-    if (marker === 0xffe1 && d.getUint32(p + 4) === 0x45786966 /* "Exif" */) return tiffGps(d, p + 10);
-    if ((marker & 0xff00) !== 0xff00 || marker === 0xffda) return null; // start of scan: no EXIF
-    p += 2 + size;
+  try {
+    while (p + 4 <= d.byteLength) {
+      const marker = d.getUint16(p);
+      const size = d.getUint16(p + 2);
+      if (marker === 0xffe1 && d.getUint32(p + 4) === 0x45786966 /* "Exif" */) return tiffGps(d, p + 10);
+      if ((marker & 0xff00) !== 0xff00 || marker === 0xffda) return null; // start of scan: no EXIF
+      p += 2 + size;
+    }
+  } catch {
+    return null; // truncated: reading past the end
   }
   return null;
 }

@@ -429,6 +429,26 @@ def test_targets_editor_sets_a_target_and_shows_an_overlap_refusal(server, deskt
     expect(page.locator("[data-testid=rejection]")).to_have_count(0)
 
 
+def test_a_reps_target_draft_is_approved_from_the_targets_editor(server, desktop):
+    draft_id = str(uuid.uuid4())
+    answer = push_as(server, "bob", [("target.save", {
+        "id": draft_id, "name": "下季度自拟指标", "start_date": "2031-04-01", "end_date": "2031-06-30",
+        "new_customers": 9, "visits": 30, "deal_amount": 50000000, "payment_amount": 20000000})])
+    assert answer["results"][0]["status"] == "applied", answer
+    page = desktop(server["base"]).new_page()
+    login(page, "manager1", server["password"])
+    wait_synced(page)
+    open_desk(page, "targets")
+    draft = page.locator(f"[data-testid=target-draft][data-id='{draft_id}']")
+    expect(draft).to_contain_text("张伟")
+    expect(draft).to_contain_text("¥500,000.00")
+    draft.locator("[data-testid=approve-draft]").click()
+    page.click("[data-testid=targets-all]")
+    expect(page.locator(f"[data-testid=target-row][data-id='{draft_id}']")).to_have_attribute("data-status", "active",
+                                                                                               timeout=30000)
+    expect(page.locator(f"[data-testid=target-draft][data-id='{draft_id}']")).to_have_count(0)
+
+
 # ---- import -----------------------------------------------------------------------------------
 def import_csv(path, header: list[str], rows: list[dict]) -> None:
     """A CSV in the template's columns; `rows` name cells by the header's Chinese title."""

@@ -151,41 +151,31 @@ export class SyncEngine {
     return Math.min(300_000, 2000 * 2 ** Math.max(0, this.failures - 1));
   }
 
-  async uploadPhotos(): Promise<void> {
-    const hashes = await photosToUpload();
-    if (!hashes.length) return;
-    this.emit({ phase: 'photos', done: 0, total: hashes.length });
-    let done = 0;
-    for (const h of hashes) {
-      const row = await db.photos.get(h);
-      if (!row) continue;
-      const head = await this.api.raw('HEAD', `/api/v1/photos/${h}`);
-      if (head.status !== 200) {
-        const res = await this.api.raw('PUT', `/api/v1/photos/${h}`, row.blob, row.type || 'image/jpeg');
-        if (res.status >= 500) throw new ApiError(res.status, `http_${res.status}`, '');
-        // 4xx (not a photo, too large, hash mismatch): the visit is still pushed; the server
-        // keeps it `pending`/`unverified` and says why. Nothing else to do on the phone.
-      }
-      await db.photos.update(h, { uploaded: 1 });
-      this.emit({ done: ++done });
-    }
+  /** Visit photos, uploaded before the visits that name them. 4xx (not a photo, too large, hash
+   *  mismatch): the visit is still pushed; the server keeps it `pending`/`unverified` and says why. */
+  uploadPhotos(): Promise<void> {
+    return this.uploadBlobs(photosToUpload, '/api/v1/photos', 'image/jpeg');
   }
 
   /** Contract documents and proofs go through their own content-addressed channel, before the
-   *  mutations that name them (as photos do), so the deal arrives with its file. */
-  async uploadAttachments(): Promise<void> {
-    const hashes = await attachmentsToUpload();
+   *  mutations that name them (as photos do), so the deal arrives with its file. 4xx (not a PDF
+   *  or image, over 20 MB): the deal still goes; it shows the file as missing. */
+  uploadAttachments(): Promise<void> {
+    return this.uploadBlobs(attachmentsToUpload, '/api/v1/pipeline/attachments', 'application/pdf');
+  }
+
+  private async uploadBlobs(pending: () => Promise<string[]>, base: string, fallbackType: string): Promise<void> {
+    const hashes = await pending();
     if (!hashes.length) return;
     this.emit({ phase: 'photos', done: 0, total: hashes.length });
     let done = 0;
     for (const h of hashes) {
       const row = await db.photos.get(h);
       if (!row) continue;
-      const head = await this.api.raw('HEAD', `/api/v1/pipeline/attachments/${h}`);
+      const head = await this.api.raw('HEAD', `${base}/${h}`);
       if (head.status !== 200) {
-        const res = await this.api.raw('PUT', `/api/v1/pipeline/attachments/${h}`, row.blob, row.type || 'application/pdf');
+        const res = await this.api.raw('PUT', `${base}/${h}`, row.blob, row.type || fallbackType);
         if (res.status >= 500) throw new ApiError(res.status, `http_${res.status}`, '');
-        // 4xx (not a PDF or image, over 20 MB): the deal still goes; it shows the file as missing.
       }
       await db.photos.update(h, { uploaded: 1 });
       this.emit({ done: ++done });

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.common.db import Base, Versioned, utcnow, uuid7
@@ -32,6 +32,15 @@ class Visit(Versioned, Base):
         # reports: visits of a period, and one author's visits of a period
         Index("ix_visits_visited_at", "visited_at"),
         Index("ix_visits_author_visited", "author_id", "visited_at"),
+        # reports (0012): visits per customer of a period from this index alone, in customer order
+        Index("ix_visits_customer_visited_status", "customer_id", "visited_at", "verification_status"),
+        # the suspect-visit review queue (PostgreSQL, where it is large): its page read newest first
+        # straight off this small partial index — DESC NULLS LAST is the report's ORDER BY, which a
+        # plain index scanned backwards (NULLS FIRST) cannot give — and its count by an index-only
+        # scan. SQLite cannot declare NULLS LAST in an index; it has no such queue sizes either.
+        Index("ix_visits_suspect_queue", text("visited_at DESC NULLS LAST"), "customer_id", "review_status",
+              "author_id", postgresql_where=text("verification_status IN ('suspect', 'unverified')"))
+        .ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)

@@ -3,10 +3,17 @@
 Every synced row carries `version`, taken from one counter row in the writing transaction
 (SPEC §12). Bumping that row locks it until commit, so versions commit in the order they
 were handed out: a pull that has seen version V has seen every change numbered <= V.
+
+On PostgreSQL the bump is the transaction's last step: its rows carry a private placeholder
+until `finalize_version` (just before COMMIT) stamps the real number on them, so the counter is
+held for a few UPDATEs and the COMMIT rather than for the whole mutation, and phones' mutations
+run side by side. SQLite runs one writer at a time anyway and bumps on the first write.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 import time
 import uuid
 from datetime import datetime, timezone
@@ -16,6 +23,7 @@ from sqlalchemy import BigInteger, DateTime, MetaData, String, event, select, te
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry, scoped_session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import JSON, TypeDecorator
 
 NAMING_CONVENTION = {
@@ -112,25 +120,85 @@ def current_value(session: Session, name: str) -> int:
 
 
 _VERSION_KEY = "fieldcrm.version"
+_PLACEHOLDER_KEY = "fieldcrm.version.placeholder"
+
+
+def _root(session: Session) -> Session:
+    return session() if isinstance(session, scoped_session) else session
+
+
+def _deferred(session: Session) -> bool:
+    """PostgreSQL takes the counter at the end of the transaction (see `finalize_version`).
+
+    SQLite already runs one writer at a time (BEGIN IMMEDIATE), so there the counter is simply
+    taken at the first write."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def transaction_version(session: Session) -> int:
-    """The version of the current transaction's writes: taken once, on the first write."""
-    if isinstance(session, scoped_session):
-        session = session()
+    """The version of the current transaction's writes.
+
+    On SQLite: taken from the counter once, on the first write. On PostgreSQL: a placeholder
+    (a negative number unique to this transaction, never seen by any pull: pulls ask for
+    versions above a cookie's, all positive) until `finalize_version` swaps it for the real one
+    just before COMMIT — so the counter row is locked for a few UPDATEs and the COMMIT instead
+    of the whole mutation, and concurrent mutations of different phones run side by side."""
+    session = _root(session)
     tx = session.get_transaction()
     cached = session.info.get(_VERSION_KEY)
     if cached and cached[1] is tx:
         return cached[0]
+    if _deferred(session):
+        placeholder = session.info.get(_PLACEHOLDER_KEY)
+        if placeholder and placeholder[1] is tx:
+            return placeholder[0]
+        value = -secrets.randbits(62) - 1
+        session.info[_PLACEHOLDER_KEY] = (value, tx)
+        return value
     value = next_value(session, SYNC_VERSION)
     session.info[_VERSION_KEY] = (value, tx)
     return value
 
 
+def _versioned_tables() -> list:
+    return [t for t in Base.metadata.sorted_tables if "version" in t.c]
+
+
+def finalize_version(session: Session) -> int | None:
+    """Take the real version for this transaction's writes (PostgreSQL) and stamp it on every
+    row written with the placeholder; the counter row stays locked until COMMIT, so versions
+    still commit in the order they are handed out (SPEC §12). Call it only when the
+    transaction's work is done (the last step before storing a result and committing): after
+    it, this transaction waits on no other row lock, so taking the counter last cannot
+    deadlock. Idempotent; returns the version, or None if nothing versioned was written."""
+    session = _root(session)
+    tx = session.get_transaction()
+    cached = session.info.get(_VERSION_KEY)
+    if cached and cached[1] is tx:
+        return cached[0]
+    placeholder = session.info.get(_PLACEHOLDER_KEY)
+    if not placeholder or placeholder[1] is not tx:
+        return None
+    session.flush()
+    marker = placeholder[0]
+    value = next_value(session, SYNC_VERSION)
+    conn = session.connection()
+    for table in _versioned_tables():
+        conn.execute(update(table).where(table.c.version == marker).values(version=value))
+    # The ORM copies of those rows learn the new number without another UPDATE.
+    for obj in list(session.identity_map.values()):
+        if obj.__dict__.get("version") == marker:
+            set_committed_value(obj, "version", value)
+    session.info[_VERSION_KEY] = (value, tx)
+    return value
+
+
 def written_version(session: Session) -> int | None:
-    """The version this transaction wrote with, or None if it has written nothing versioned."""
-    if isinstance(session, scoped_session):
-        session = session()
+    """The version this transaction wrote with, or None if it has written nothing versioned
+    (on PostgreSQL this takes the real version: call it at the end of the work)."""
+    session = _root(session)
+    if _deferred(session):
+        return finalize_version(session)
     cached = session.info.get(_VERSION_KEY)
     return cached[0] if cached and cached[1] is session.get_transaction() else None
 
@@ -146,9 +214,23 @@ def _stamp_versions(session: Session, flush_context, instances) -> None:
         obj.version = version
 
 
+@event.listens_for(Session, "before_commit")
+def _finalize_on_commit(session: Session) -> None:
+    # Request handlers, jobs and commands commit without asking: their placeholder rows get
+    # the real version here, as the last thing before COMMIT. (before_commit runs before the
+    # commit's own flush, so flush first: that is where pending rows get the placeholder.)
+    if not _deferred(session):
+        return
+    session.flush()
+    placeholder = session.info.get(_PLACEHOLDER_KEY)
+    if placeholder and placeholder[1] is session.get_transaction():
+        finalize_version(session)
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_version(session: Session, previous_transaction) -> None:
     # A rolled-back savepoint also rolls back its counter bump: take a fresh number next time.
+    # (A placeholder stays: rows written before the savepoint still carry it.)
     session.info.pop(_VERSION_KEY, None)
 
 
@@ -176,6 +258,18 @@ def install_engine_hooks(engine) -> None:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", sqlite_pragmas)
         event.listen(engine, "begin", sqlite_begin)
+
+
+def content_lock(session: Session, sha256: str) -> None:
+    """Serialise the writers of one piece of content (a photo or attachment hash) until COMMIT.
+
+    An upload and a record naming the same bytes must not miss each other: whichever comes
+    second sees the first committed (the upload then re-checks the record, or the record finds
+    the bytes). Take it before any row lock, in sorted hash order when there are several, so it
+    cannot be part of a lock cycle. SQLite: its one writer at a time already serialises them."""
+    if session.connection().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(b"content:" + sha256.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def advisory_lock(session: Session, key: int) -> bool:

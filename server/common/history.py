@@ -26,7 +26,8 @@ class FieldChange(Base):
     field: Mapped[str] = mapped_column(String(64))
     before: Mapped[Any] = mapped_column(JSON)
     after: Mapped[Any] = mapped_column(JSON)
-    version: Mapped[int] = mapped_column(BigInteger)
+    # indexed: PostgreSQL stamps a transaction's real version here just before COMMIT
+    version: Mapped[int] = mapped_column(BigInteger, index=True)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     # set when this change overwrote a value someone else wrote after the writer's base

@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from server.common.audit import record
+from server.common.db import content_lock
 from server.common.errors import AppError, NotFound
 from server.customers.access import visible_customers
 from server.customers.models import Customer
@@ -277,6 +278,7 @@ def store_photo(sha256: str, data: bytes, uploader: User) -> tuple[Photo, bool]:
         if refused is not None:
             raise refused
         exif_facts = reading.result()
+        content_lock(db.session, sha256)  # before any row lock: see visits.service.photo_arrived
         storage.save_original(sha256, data)
         inserted = db.session.execute(_insert(Photo).values(
             sha256=sha256, uploader_id=uploader.id, size=len(data), mime=facts.mime,

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from server.common.audit import record
-from server.common.db import transaction_version
+from server.common.db import content_lock, transaction_version
 from server.common.errors import NotFound
 from server.customers.access import visible_customers
 from server.customers.models import Customer
@@ -106,6 +106,7 @@ def store(sha256: str, data: bytes, uploader: User) -> tuple[Attachment, bool]:
     attachment = db.session.get(Attachment, sha256)
     if attachment is None:
         mime = sniff_mime(data)
+        content_lock(db.session, sha256)  # before any row lock: see service._lock_content
         _save(sha256, data)
         inserted = db.session.execute(_insert(Attachment).values(
             sha256=sha256, uploader_id=uploader.id, size=len(data), mime=mime,
@@ -126,7 +127,8 @@ def store(sha256: str, data: bytes, uploader: User) -> tuple[Attachment, bool]:
 
 def _announce(sha256: str) -> None:
     """The bytes arrived: records that name them get a new version, so phones pull their
-    `*_uploaded: true` (the version counter first, then the rows: every writer's lock order)."""
+    `*_uploaded: true`. The upload holds the content lock, so a record naming these bytes that is
+    still in flight is either committed and found here or finds the bytes itself."""
     from server.pipeline.models import Deal, Opportunity, Payment
 
     links = db.session.execute(select(AttachmentLink.entity, AttachmentLink.entity_id).where(

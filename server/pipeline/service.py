@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, attributes
 
 from server.common import audit
-from server.common.db import transaction_version, utcnow
+from server.common.db import content_lock, transaction_version, utcnow
 from server.common.errors import AppError, NotAuthorized, NotFound, ValidationFailed
 from server.customers import access
 from server.customers import service as customers
@@ -129,6 +129,14 @@ def _visible_customer(actor: User, customer_id: uuid.UUID) -> Customer:
     return customer
 
 
+def _lock_content(sha256: str | None) -> None:
+    """A record naming an attachment takes its content lock before any row lock, so an upload of
+    those bytes running at the same time finds the record committed (and bumps it, so phones see
+    `*_uploaded`) or is found by it (attachments._announce)."""
+    if isinstance(sha256, str) and sha256:
+        content_lock(db.session, sha256)
+
+
 def lock_customer(customer_id: uuid.UUID) -> Customer:
     """The customer row locked for this transaction and read afresh (a concurrent payment's new
     totals, not the copy loaded before the lock). The sync version is taken first: the lock
@@ -212,6 +220,7 @@ def opportunity_snapshot(opportunity: Opportunity) -> dict[str, Any]:
 def create_opportunity(args: dict, actor: User) -> Opportunity:
     """R-S1/R-S2: by the owner or a write co-follower of the customer; owned by the actor unless
     `owner_id` names another user who can see the customer. Progress (R-P5)."""
+    _lock_content(args.get("contract_draft"))
     customer = _visible_customer(actor, args["customer_id"])
     access.require_write(actor, customer)
     owner_id = args.get("owner_id") or actor.id
@@ -272,6 +281,7 @@ def update_opportunity(opportunity_id: uuid.UUID, changes: dict[str, Any], base_
     someone else changed is overwritten in arrival order and named in `overwrote`. The stage
     changes only through `set_stage` (its gates); `owner_id` only by those who may write the
     customer. Any real change is progress (R-P5)."""
+    _lock_content(changes.get("contract_draft"))
     opportunity, customer = _editable(actor, opportunity_id)
     if "owner_id" in changes and changes["owner_id"] != opportunity.owner_id:
         if not access.can_write(actor, customer):
@@ -415,6 +425,7 @@ def _raise_if_contract_taken(key: str, shown: str) -> None:
 def create_deal(args: dict, actor: User) -> Deal:
     """R-S3: a draft contract under a customer (owner or write co-follower), optionally for one
     of its opportunities; the contract number is unique in the whole system. Progress (R-P5)."""
+    _lock_content(args.get("attachment"))
     customer = _visible_customer(actor, args["customer_id"])
     access.require_write(actor, customer)
     opportunity_id = args.get("opportunity_id")
@@ -475,6 +486,7 @@ def sign_deal(deal_id: uuid.UUID, actor: User, signed_date: date | None = None,
     """R-S3, R-C6: the contract is signed. Its customer becomes `signed` and its deal total grows
     by the amount (so receivables appear, R-S5); its opportunity is won. Progress (R-P5).
     Signing a signed deal again changes nothing (its amount is never counted twice)."""
+    _lock_content(attachment)
     deal, customer = _locked_deal(actor, deal_id)
     access.require_write(actor, customer)
     if deal.status == DealStatus.signed:
@@ -545,6 +557,7 @@ def create_payment(args: dict, actor: User) -> Payment:
     """R-S4: a payment received on a signed contract, never making the paid total exceed the
     contract amount (`overpayment`, details: contract amount, paid, remaining). Adds to the
     customer's payment total, so receivables shrink (R-S5). Progress (R-P5)."""
+    _lock_content(args.get("proof"))
     deal, customer = _locked_deal(actor, args["deal_id"])
     access.require_write(actor, customer)
     if deal.status != DealStatus.signed:

@@ -24,7 +24,7 @@ from sqlalchemy import and_, literal, or_, select
 
 from server.common import audit
 from server.common.cursors import decode_cursor, encode_cursor
-from server.common.db import transaction_version, utcnow
+from server.common.db import content_lock, transaction_version, utcnow
 from server.common.errors import Conflict, NotAuthorized, NotFound, ValidationFailed
 from server.common.history import apply_changes
 from server.customers import access
@@ -90,6 +90,8 @@ def _json_position(position: dict | None) -> dict | None:
 def create_visit(args: dict, actor: User, client_time: str | None = None, now: datetime | None = None) -> Visit:
     """R-A2: a visit by the customer's owner or a write co-follower (R-O2), verified at once."""
     now = now or utcnow()
+    for sha256 in sorted(set(args["photo_hashes"])):
+        content_lock(db.session, sha256)  # an upload of these photos now waits for this visit (photo_arrived)
     customer = _locked_visible_customer(actor, args["customer_id"])
     access.require_write(actor, customer)
     contact_id = args.get("contact_id")
@@ -220,10 +222,10 @@ def _take_back_progress(visit: Visit, customer: Customer) -> None:
 def photo_arrived(sha256: str) -> list[Visit]:
     """Re-verify every visit that names the photo just stored (it was `photo_missing` there).
 
-    The sync version is taken first, as by every writer: a `visit.create` naming this photo that
-    is still in flight either commits before this looks (and is found here) or waits and then
-    finds the photo itself. Either way no visit stays pending on a photo that is there."""
-    transaction_version(db.session)
+    The upload holds the photo's content lock (taken in `store_photo` before the photo row): a
+    `visit.create` naming this photo that is still in flight either commits before this looks
+    (and is found here) or waits for the lock and then finds the photo itself. Either way no
+    visit stays pending on a photo that is there."""
     ids = list(db.session.scalars(select(VisitPhoto.visit_id).where(VisitPhoto.sha256 == sha256)
                                   .order_by(VisitPhoto.received_at, VisitPhoto.visit_id)))
     done = []

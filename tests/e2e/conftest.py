@@ -53,30 +53,11 @@ def server(tmp_path_factory):
     seeded = subprocess.run([sys.executable, str(ROOT / "tests" / "e2e" / "seed.py")], env=env, check=True,
                             capture_output=True, cwd=ROOT, text=True)
     data = json.loads(seeded.stdout.strip().splitlines()[-1])
-    port = _free_port()
-    log = open(instance / "server.log", "wb")
-    proc = subprocess.Popen([str(FIELDCRM), "run", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2)
-            break
-        except Exception:  # noqa: BLE001
-            if time.time() > deadline or proc.poll() is not None:
-                proc.terminate()
-                pytest.fail("fieldcrm run did not start: " + (instance / "server.log").read_text(errors="replace")[-2000:])
-            time.sleep(0.3)
+    proc, base, log = start_fieldcrm(instance, env)
     data["base"] = base
     data["instance"] = instance
     yield data
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop_fieldcrm(proc, log)
 
 
 @pytest.fixture(scope="session")
@@ -184,11 +165,13 @@ def wait_sw(page):
 DESKTOP = {"viewport": {"width": 1366, "height": 900}, "device_scale_factor": 1}
 
 
-def _start_fieldcrm(instance: Path, env: dict):
-    """`fieldcrm run` on a free port for an instance folder; returns (process, base URL, log)."""
+def start_fieldcrm(instance: Path, env: dict, log_path: Path | None = None, extra_args: tuple[str, ...] = ()):
+    """`fieldcrm run` on a free port for an instance folder, once it answers; returns
+    (process, base URL, log file). Stop it with `stop_fieldcrm`."""
     port = _free_port()
-    log = open(instance / "server.log", "wb")
-    proc = subprocess.Popen([str(FIELDCRM), "run", "--host", "127.0.0.1", "--port", str(port)], env=env,
+    log_path = log_path or instance / "server.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([str(FIELDCRM), "run", "--host", "127.0.0.1", "--port", str(port), *extra_args], env=env,
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
@@ -200,8 +183,18 @@ def _start_fieldcrm(instance: Path, env: dict):
             if time.time() > deadline or proc.poll() is not None:
                 proc.terminate()
                 log.close()
-                pytest.fail("fieldcrm run did not start: " + (instance / "server.log").read_text(errors="replace")[-2000:])
+                pytest.fail("fieldcrm run did not start: " + log_path.read_text(errors="replace")[-2000:])
             time.sleep(0.3)
+
+
+def stop_fieldcrm(proc, log) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
 
 
 @pytest.fixture(scope="session")
@@ -227,14 +220,9 @@ def demo_server(tmp_path_factory):
         if line.startswith("  ") and len(parts) >= 3 and parts[1] in ("admin", "ops", "manager", "rep"):
             display, _, department = " ".join(parts[2:]).partition(" — ")
             logins.setdefault(parts[1], []).append((parts[0], display, department))
-    proc, base, log = _start_fieldcrm(instance, env)
+    proc, base, log = start_fieldcrm(instance, env)
     yield {"base": base, "password": password, "logins": logins, "instance": instance}
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop_fieldcrm(proc, log)
 
 
 @pytest.fixture

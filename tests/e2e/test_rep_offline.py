@@ -4,14 +4,12 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import subprocess
 import time
-import urllib.request
 
 import pytest
 
-from tests.e2e.conftest import (FIELDCRM, HERE, PHONE, ROOT, _free_port, api, login, photo_at, token, wait_sw,
-                                wait_synced)
+from tests.e2e.conftest import (HERE, PHONE, ROOT, api, login, photo_at, start_fieldcrm, stop_fieldcrm, token,
+                                wait_sw, wait_synced)
 
 pytestmark = pytest.mark.e2e
 
@@ -276,31 +274,12 @@ def own_dist_server(server, tmp_path):
     can publish a "new version" (a changed sw.js) without touching the shared build."""
     dist = tmp_path / "dist"
     shutil.copytree(ROOT / "pwa" / "dist", dist)
-    port = _free_port()
     env = {**os.environ, "FIELDCRM_INSTANCE": str(server["instance"]), "FIELDCRM_PWA_DIST": str(dist),
            "FIELDCRM_SECRET_KEY": "e2e-secret-key-long-enough-for-hs256-xx"}
     env.pop("FIELDCRM_DATABASE_URL", None)
-    log = open(tmp_path / "server2.log", "wb")
-    proc = subprocess.Popen([str(FIELDCRM), "run", "--host", "127.0.0.1", "--port", str(port), "--no-jobs"], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2)
-            break
-        except Exception:  # noqa: BLE001
-            if time.time() > deadline or proc.poll() is not None:
-                proc.terminate()
-                pytest.fail("second server did not start: " + (tmp_path / "server2.log").read_text(errors="replace")[-2000:])
-            time.sleep(0.3)
+    proc, base, log = start_fieldcrm(server["instance"], env, tmp_path / "server2.log", ("--no-jobs",))
     yield {"base": base, "dist": dist}
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop_fieldcrm(proc, log)
 
 
 @pytest.mark.parametrize("locale,tag", [("zh-CN", "zh"), ("en-US", "en")])

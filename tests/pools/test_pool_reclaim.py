@@ -374,12 +374,12 @@ def _wait_until_blocked(app, timeout=10.0) -> bool:
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("progress", [True, False], ids=["with_progress", "plain_edit"])
 def test_a_phone_writing_a_due_customer_during_the_reclaim_run_neither_deadlocks_nor_is_lost(fresh_app, progress):
-    """Every sync write takes its version (the global counter row) on its first flush and then
-    writes its rows; the job must take the same locks in the same order, or a visit recorded on a
-    due customer while the job runs deadlocks with it."""
+    """A phone's write holds the customer's row lock while the job runs; on PostgreSQL every
+    writer takes the global version counter last, just before COMMIT (server/common/db.py), so
+    the job waiting on that row and the writer finishing with the counter cannot deadlock — and
+    the job sees the row as the phone committed it (progress keeps the customer)."""
     from sqlalchemy.orm import Session
 
-    from server.common.db import transaction_version
     from server.customers.models import Customer
     from server.extensions import db
     from server.jobs import reclaim_job
@@ -393,7 +393,12 @@ def test_a_phone_writing_a_due_customer_during_the_reclaim_run_neither_deadlocks
 
     with app.app_context():
         writer = Session(db.engine)
-        transaction_version(writer)  # the phone's write has begun: it holds the version
+        # the phone's write has begun: its change is flushed, so it holds the customer's row
+        row = writer.get(Customer, customer.id)
+        row.notes = "拜访后补充备注"
+        if progress:
+            row.last_progress_at = now()
+        writer.flush()
         outcome: dict = {}
 
         def run_job():
@@ -407,12 +412,7 @@ def test_a_phone_writing_a_due_customer_during_the_reclaim_run_neither_deadlocks
         job.start()
         try:
             assert _wait_until_blocked(app), "the job never waited for the writer"
-            row = writer.get(Customer, customer.id)
-            row.notes = "拜访后补充备注"
-            if progress:
-                row.last_progress_at = now()
-            writer.flush()
-            writer.commit()
+            writer.commit()  # takes the version counter now, while the job waits on the row
         finally:
             writer.close()
             job.join(60)

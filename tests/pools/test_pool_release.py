@@ -185,9 +185,9 @@ def test_release_is_audited_with_its_reason(factory, db_ctx):
 
 @pytest.mark.postgres_only
 def test_a_release_and_a_co_followers_write_at_the_same_moment_neither_deadlock(fresh_app):
-    """A sync write takes its version (the global counter row) on its first flush, then writes
-    rows that lock the customer (a new contact's foreign key). A release must take the same
-    locks in the same order, or the two deadlock and one of them is lost."""
+    """A sync write holds a lock on the customer (a new contact's foreign key) while a release
+    waits for it; on PostgreSQL writers take the global version counter last, just before
+    COMMIT, so neither waits on the other in a cycle: no deadlock, nothing lost."""
     import threading
     import time
 
@@ -195,7 +195,6 @@ def test_a_release_and_a_co_followers_write_at_the_same_moment_neither_deadlock(
     from sqlalchemy.orm import Session
 
     from conftest import Factory
-    from server.common.db import transaction_version
     from server.customers.models import Contact
     from server.extensions import db
 
@@ -208,7 +207,11 @@ def test_a_release_and_a_co_followers_write_at_the_same_moment_neither_deadlock(
 
     with app.app_context():
         writer = Session(db.engine)
-        transaction_version(writer)  # the co-follower's write has begun: it holds the version
+        # the co-follower's write has begun: its new contact is flushed (a key-share lock on the
+        # customer row, which the release's row lock must wait for)
+        contact = Contact(customer_id=customer.id, name="并发联系人", mobile="13900001111")
+        writer.add(contact)
+        writer.flush()
         outcome: dict = {}
 
         def release():
@@ -228,10 +231,7 @@ def test_a_release_and_a_co_followers_write_at_the_same_moment_neither_deadlock(
                     conn.rollback()
                     assert time.monotonic() < deadline, "the release never waited for the writer"
                     time.sleep(0.05)
-            contact = Contact(customer_id=customer.id, name="并发联系人", mobile="13900001111")
-            writer.add(contact)
-            writer.flush()
-            writer.commit()
+            writer.commit()  # takes the version counter now, while the release waits on the row
             contact_id = contact.id
         finally:
             writer.close()

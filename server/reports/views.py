@@ -7,7 +7,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from server.common import context
 from server.common.auth import login_required, me
+from server.extensions import db
 from server.reports import service
 from server.reports.schemas import ExportArgs, ReportArgs, ReportInfoSchema, ReportSchema
 
@@ -56,7 +58,20 @@ class ReportExport(MethodView):
         `not_authorized`). Every export is logged (export log and audit: who, report, filters,
         format, row count)."""
         fmt = args.pop("format")
-        body, filename, mimetype = service.start_export(me(), key, _filters(args), language(), fmt)
-        return Response(stream_with_context(body), mimetype=mimetype,
+        user = me()
+        # A GET that writes (the export log). On SQLite a read transaction cannot become a write
+        # once another writer (a phone's sync) has committed since it began ("database is
+        # locked" at once, whatever the busy timeout): end the sign-in's read first and begin
+        # the export as a writer, which queues for the write lock instead.
+        db.session.commit()
+        context.write_intent.set(True)
+        body, filename, mimetype = service.start_export(user, key, _filters(args), language(), fmt)
+
+        def rows():
+            # streamed after the request committed the log: plain reads again
+            context.write_intent.set(False)
+            yield from body
+
+        return Response(stream_with_context(rows()), mimetype=mimetype,
                         headers={"Content-Disposition": f'attachment; filename="{filename}"',
                                  "Cache-Control": "no-store"})

@@ -234,3 +234,13 @@ def db_ctx(app):
             yield db.session
 
     return ctx
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    """One Playwright for the whole run: its sync API refuses a second one while the first lives
+    (the e2e browser is session-scoped, and the production tests launch their own Chromium)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p

@@ -11,19 +11,16 @@ pytestmark = [pytest.mark.production, pytest.mark.e2e]
 
 
 @pytest.fixture
-def chromium():
+def chromium(playwright_driver):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        # The test certificate is self-signed; real phones trust a CA instead (nginx/README.md).
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=[*CHROME_ARGS, "--ignore-certificate-errors"])
-        try:
-            yield browser
-        finally:
-            browser.close()
+    # The test certificate is self-signed; real phones trust a CA instead (nginx/README.md).
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                args=[*CHROME_ARGS, "--ignore-certificate-errors"])
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 def test_a_phone_signs_in_over_https_gets_the_service_worker_and_its_customers(stack, chromium):

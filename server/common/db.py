@@ -153,7 +153,8 @@ def transaction_version(session: Session) -> int:
         if placeholder and placeholder[1] is tx:
             return placeholder[0]
         value = -secrets.randbits(62) - 1
-        session.info[_PLACEHOLDER_KEY] = (value, tx)
+        # (value, root transaction, the (nested) transaction it was first written in)
+        session.info[_PLACEHOLDER_KEY] = (value, tx, session.get_nested_transaction() or tx)
         return value
     value = next_value(session, SYNC_VERSION)
     session.info[_VERSION_KEY] = (value, tx)
@@ -232,6 +233,15 @@ def _forget_version(session: Session, previous_transaction) -> None:
     # A rolled-back savepoint also rolls back its counter bump: take a fresh number next time.
     # (A placeholder stays: rows written before the savepoint still carry it.)
     session.info.pop(_VERSION_KEY, None)
+    # A placeholder first handed out inside the rolled-back savepoint names no row any more (a
+    # rejected mutation's effects): forget it, so the commit takes no version for nothing.
+    placeholder = session.info.get(_PLACEHOLDER_KEY)
+    if placeholder is not None:
+        issued = placeholder[2]
+        while issued is not None and issued is not previous_transaction:
+            issued = issued.parent
+        if issued is previous_transaction:
+            session.info.pop(_PLACEHOLDER_KEY, None)
 
 
 def sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -11,12 +11,20 @@ from server.common import context
 from server.extensions import db
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Endpoints that write although they answer a GET (an export writes its log): on SQLite their
+# transaction must begin as a writer (BEGIN IMMEDIATE, queueing for the write lock), because a
+# read transaction cannot become a write once another writer has committed since it began.
+WRITING_READS: set[str] = set()
+
+
+def writes_on_read(endpoint: str) -> None:
+    WRITING_READS.add(endpoint)
 
 
 def init_app(app: Flask) -> None:
     @app.before_request
     def _begin_unit_of_work() -> None:
-        context.write_intent.set(request.method not in READ_METHODS)
+        context.write_intent.set(request.method not in READ_METHODS or request.endpoint in WRITING_READS)
         context.channel.set("api")
         context.client_mutation.set(None)
 

@@ -19,10 +19,22 @@ from server.org.models import Department, Role, User
 SEES_ALL = (Role.ops, Role.admin)
 
 
-def _in_subtree_of(department_path: str):
-    """Users whose primary department is `department_path` or below it."""
+def subtree_users(department_path: str):
+    """Ids of users whose primary department is `department_path` or below it."""
     return select(User.id).join(Department, User.department_id == Department.id).where(
         Department.path.startswith(department_path))
+
+
+def visible_users(viewer: User) -> ColumnElement[bool]:
+    """R-O4's reach applied to people (their targets, daily reports, activity): a filter on
+    `User` rows — oneself; a manager's department subtree; everyone for ops and admins."""
+    if not viewer.active:
+        return false()
+    if viewer.role in SEES_ALL:
+        return true()
+    if viewer.role == Role.manager:
+        return User.id.in_(subtree_users(viewer.department.path))
+    return User.id == viewer.id
 
 
 def visible_customers(user: User, include_voided: bool = False) -> ColumnElement[bool]:
@@ -49,7 +61,7 @@ def visible_customers(user: User, include_voided: bool = False) -> ColumnElement
         shared,
     ]
     if user.role == Role.manager:
-        clauses.append(Customer.owner_id.in_(_in_subtree_of(department_path)))
+        clauses.append(Customer.owner_id.in_(subtree_users(department_path)))
     return and_(base, or_(*clauses))
 
 

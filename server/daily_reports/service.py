@@ -12,7 +12,7 @@ Counts cover all of the user's records; the lists name only customers the viewer
 rep co-follows under another department.
 
 Who sees reports: their author; a manager their department subtree's; admins and business
-support everyone's (`targets.service.visible_users`).
+support everyone's (`customers.access.visible_users`).
 """
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ from server.org.models import Department, Role, User
 from server.pipeline.models import Deal, DealStatus, Payment
 from server.approvals.service import IdConflict
 from server.targets import periods
-from server.targets.service import counted_visit, deal_user, subtree_users, visible_users
+from server.customers.access import subtree_users, visible_users
+from server.targets.service import counted_visit, deal_user
 from server.visits.models import Visit
 
 FIELDS = ("user_id", "report_date", "summary", "plan", "submitted_at")

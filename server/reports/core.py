@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 from server.common.db import utcnow
 from server.common.errors import NotFound, ValidationFailed
 from server.extensions import db
-from server.org.models import Department, Role, User
+from server.org.models import Department, User
 from server.reports import sql
 from server.settings.service import get_settings
 
@@ -226,17 +226,6 @@ def users_in_subtree(department_id: uuid.UUID) -> Select:
         Department.path.startswith(path))
 
 
-def users_visible_to(user: User) -> ColumnElement[bool]:
-    """For reports about people rather than customers (daily reports, targets): a rep sees their
-    own, a manager their department subtree, ops and admins everyone — the same reach as R-O4."""
-    if user.role in (Role.ops, Role.admin):
-        return User.id.is_not(None)
-    if user.role == Role.manager:
-        return User.id.in_(select(User.id).join(Department, User.department_id == Department.id)
-                           .where(Department.path.startswith(user.department.path)))
-    return User.id == user.id
-
-
 def _period(report: Report, given_from: date | None, given_to: date | None, today: date):
     if given_from and given_to and given_from > given_to:
         raise ValidationFailed("The period ends before it starts",
@@ -420,7 +409,6 @@ def build_chart(ctx: Ctx, rows: list[dict]) -> dict | None:
     chart = ctx.report.chart
     if chart is None:
         return None
-    x_col = ctx.report.column(chart.x)
 
     def label(column_key: str, value: Any) -> str:
         column = ctx.report.column(column_key)

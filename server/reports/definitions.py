@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 
 from server.approvals.models import Approval
 from server.common.audit import AuditEntry
+from server.customers import access
 from server.customers.access import SEES_ALL, visible_customers
 from server.customers.models import Customer, CustomerStatus
 from server.extensions import db
@@ -28,7 +29,7 @@ from server.followups.models import FollowUp
 from server.org.models import Department, User
 from server.pipeline.models import WIN_RATES, Deal, DealStatus, Opportunity, Payment, Stage
 from server.reports import sql
-from server.reports.core import Chart, Col, Ctx, Report, Series, register, users_visible_to
+from server.reports.core import Chart, Col, Ctx, Report, Series, register
 from server.visits.models import Visit
 
 # ---- labels -------------------------------------------------------------------------------------
@@ -291,7 +292,7 @@ def q_daily_reports(ctx: Ctx):
                    DailyReport.submitted_at)
     query = query.select_from(DailyReport).join(User, User.id == DailyReport.user_id).join(
         Department, Department.id == User.department_id)
-    return query.where(users_visible_to(ctx.user), *ctx.in_period_date(DailyReport.report_date),
+    return query.where(access.visible_users(ctx.user), *ctx.in_period_date(DailyReport.report_date),
                        *ctx.subject_filters(DailyReport.user_id))
 
 
@@ -750,7 +751,7 @@ def rows_target_completion(ctx: Ctx) -> list[dict]:
     from server.targets.models import Target
     from server.targets.service import actuals
 
-    conditions = [Target.status == "active", Target.voided_at.is_(None), users_visible_to(ctx.user),
+    conditions = [Target.status == "active", Target.voided_at.is_(None), access.visible_users(ctx.user),
                   *ctx.subject_filters(Target.user_id)]
     if ctx.end:
         conditions.append(Target.start_date <= ctx.end)

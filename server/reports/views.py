@@ -9,7 +9,7 @@ from marshmallow import RAISE
 
 from server.common import context
 from server.common.auth import login_required, me
-from server.extensions import db
+from server.common.transaction import writes_on_read
 from server.reports import service
 from server.reports.schemas import ExportArgs, ReportArgs, ReportInfoSchema, ReportSchema
 
@@ -58,14 +58,7 @@ class ReportExport(MethodView):
         `not_authorized`). Every export is logged (export log and audit: who, report, filters,
         format, row count)."""
         fmt = args.pop("format")
-        user = me()
-        # A GET that writes (the export log). On SQLite a read transaction cannot become a write
-        # once another writer (a phone's sync) has committed since it began ("database is
-        # locked" at once, whatever the busy timeout): end the sign-in's read first and begin
-        # the export as a writer, which queues for the write lock instead.
-        db.session.commit()
-        context.write_intent.set(True)
-        body, filename, mimetype = service.start_export(user, key, _filters(args), language(), fmt)
+        body, filename, mimetype = service.start_export(me(), key, _filters(args), language(), fmt)
 
         def rows():
             # streamed after the request committed the log: plain reads again
@@ -75,3 +68,6 @@ class ReportExport(MethodView):
         return Response(stream_with_context(rows()), mimetype=mimetype,
                         headers={"Content-Disposition": f'attachment; filename="{filename}"',
                                  "Cache-Control": "no-store"})
+
+
+writes_on_read("reports.ReportExport")  # the export log (see server/common/transaction.py)

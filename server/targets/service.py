@@ -24,7 +24,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any, Iterable
 
-from sqlalchemy import ColumnElement, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, case, func, or_, select
 
 from server.approvals import service as approvals
 from server.approvals.models import Approval
@@ -45,7 +45,6 @@ CHUNK = 900  # ids per IN (…) list
 MEASURES = ("new_customers", "visits", "deal_amount", "payment_amount")
 FIELDS = ("user_id", "name", "start_date", "end_date", *MEASURES, "status", "set_by_id", "approved_by_id",
           "approval_id", "voided_at")
-SEES_ALL = (Role.admin, Role.ops)
 
 
 # ---- actuals ----------------------------------------------------------------------------------------
@@ -119,26 +118,8 @@ def actuals_of(targets: list[Target]) -> dict[uuid.UUID, dict[str, int]]:
 
 # ---- who sees and who sets --------------------------------------------------------------------------
 
-def subtree_users(department_path: str):
-    """Ids of users whose primary department is at or below `department_path`."""
-    return select(User.id).join(Department, User.department_id == Department.id).where(
-        Department.path.startswith(department_path))
-
-
-def visible_users(viewer: User) -> ColumnElement[bool]:
-    """Whose targets and daily reports `viewer` sees, as a filter on a `user_id` column's users:
-    their own; a manager's department subtree; everyone for admins and business support."""
-    if not viewer.active:
-        return false()
-    if viewer.role in SEES_ALL:
-        return true()
-    if viewer.role == Role.manager:
-        return User.id.in_(subtree_users(viewer.department.path))
-    return User.id == viewer.id
-
-
 def visible_targets(viewer: User) -> ColumnElement[bool]:
-    return Target.user_id.in_(select(User.id).where(visible_users(viewer)))
+    return Target.user_id.in_(select(User.id).where(access.visible_users(viewer)))
 
 
 def manages_user(actor: User, user: User) -> bool:
@@ -329,7 +310,7 @@ def list_targets(viewer: User, user_id: uuid.UUID | None = None, department_id: 
         department = db.session.get(Department, department_id)
         if department is None:
             raise NotFound("Department not found", details={"department_id": str(department_id)})
-        query = query.where(Target.user_id.in_(subtree_users(department.path)))
+        query = query.where(Target.user_id.in_(access.subtree_users(department.path)))
     if start is not None:
         query = query.where(Target.end_date >= start)
     if end is not None:

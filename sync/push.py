@@ -45,8 +45,10 @@ class PushPort(Protocol):
     def record_rejection(self, client_id: str, mutation: Mutation, error: dict, created: list[str],
                          root_mutation_id: int) -> None: ...
 
-    def finish(self, client_id: str, mutation_id: int, result: dict[str, Any]) -> None:
-        """Set last_mutation_id and store the result for replays."""
+    def finish(self, client_id: str, mutation_id: int, result: dict[str, Any]) -> dict[str, Any]:
+        """Set last_mutation_id and store the result for replays; return it as stored (a port
+        may complete it here, e.g. with the version its effects committed under, known only
+        at the end of the transaction)."""
 
     def server_time(self) -> str: ...
 
@@ -75,7 +77,7 @@ def run_push(request: PushRequest, user_id: str, port: PushPort, registry: Mutat
                 if mutation.id > last + 1:
                     break  # a gap: the client resends from last + 1
                 result = _process(mutation, client_id, port, registry)
-                port.finish(client_id, mutation.id, result)
+                result = port.finish(client_id, mutation.id, result)
                 last = mutation.id
             results.append(result)
         except Exception as exc:  # noqa: BLE001 — the transaction is rolled back; tell the client to retry

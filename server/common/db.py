@@ -103,7 +103,10 @@ def next_value(session: Session, name: str) -> int:
     The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) and keeps it until
     the transaction ends, so two transactions can never get the same number.
     """
-    conn = session.connection()
+    return _bump(session.connection(), name)
+
+
+def _bump(conn, name: str) -> int:
     bump = update(Sequence).where(Sequence.name == name).values(value=Sequence.value + 1).returning(Sequence.value)
     # UPDATE first: the row exists on every call but the first of its name, and an
     # INSERT … ON CONFLICT on every call would queue on the same row lock a second time.
@@ -113,6 +116,26 @@ def next_value(session: Session, name: str) -> int:
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     conn.execute(insert(Sequence).values(name=name, value=0).on_conflict_do_nothing())
     return conn.execute(bump).scalar_one()
+
+
+def allocate_value(session: Session, name: str) -> int:
+    """A number from a named counter that is not given back if the caller rolls back.
+
+    PostgreSQL: taken in a short transaction of its own, like a database sequence, so the
+    counter row is locked for one UPDATE instead of until the caller's COMMIT — a counter
+    every `customer.create` takes (the yearly customer code, R-C3) would otherwise make every
+    phone's customer creation wait for the one before it to finish its whole mutation. The
+    price is a gap in the numbers when a creation is rejected after it got its number (as
+    with sequences and commercial CRMs' auto-numbers). SQLite runs one writer at a time
+    anyway: there the number is taken in the caller's transaction, without gaps."""
+    if not _deferred(session):
+        return next_value(session, name)
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    with engine.connect() as conn:  # its own connection and transaction, committed at once
+        value = _bump(conn, name)
+        conn.commit()
+    return value
 
 
 def current_value(session: Session, name: str) -> int:
@@ -165,6 +188,47 @@ def _versioned_tables() -> list:
     return [t for t in Base.metadata.sorted_tables if "version" in t.c]
 
 
+_STAMP_SQL: list = []
+
+
+def _stamp_statement():
+    """One statement that bumps the counter and stamps its number on every row this transaction
+    wrote with its placeholder, in all versioned tables (an index probe each; services also
+    write versioned rows with core UPDATEs, so no table is skipped). One round trip, because
+    the counter row stays locked from here to COMMIT and every other writer waits for it:
+    with one UPDATE per table, each round trip (and each wait of this thread for the GIL
+    after it) was paid while holding the counter."""
+    if not _STAMP_SQL:
+        # (`FROM bumped`: when the counter row does not exist yet, nothing is stamped)
+        parts = [f"{table.name}_stamped AS (UPDATE {table.name} SET version = bumped.value FROM bumped "
+                 f"WHERE {table.name}.version = :marker)" for table in _versioned_tables()]
+        _STAMP_SQL.append(text(
+            f"WITH bumped AS (UPDATE {Sequence.__tablename__} SET value = value + 1 "
+            f"WHERE name = '{SYNC_VERSION}' RETURNING value), " + ", ".join(parts) +
+            " SELECT value FROM bumped"))
+    return _STAMP_SQL[0]
+
+
+_BEFORE_VERSION: list = []
+
+
+def before_version(hook, last: bool = False) -> None:
+    """Register `hook(session)` to run when a transaction's work is done, before it takes its
+    sync version (PostgreSQL: before the counter row is locked) and before COMMIT on every
+    database: the place for derived rows and checks that belong to the transaction. Nothing
+    may run between the counter and COMMIT but the stamping: a query there makes every other
+    writer wait, and a row lock there could deadlock. `last`: after the other hooks (for one
+    that sums up what they wrote)."""
+    if all(h is not hook for h, _ in _BEFORE_VERSION):
+        _BEFORE_VERSION.append((hook, last))
+        _BEFORE_VERSION.sort(key=lambda entry: entry[1])
+
+
+def _run_before_version(session: Session) -> None:
+    for hook, _last in list(_BEFORE_VERSION):
+        hook(session)
+
+
 def finalize_version(session: Session) -> int | None:
     """Take the real version for this transaction's writes (PostgreSQL) and stamp it on every
     row written with the placeholder; the counter row stays locked until COMMIT, so versions
@@ -177,15 +241,17 @@ def finalize_version(session: Session) -> int | None:
     cached = session.info.get(_VERSION_KEY)
     if cached and cached[1] is tx:
         return cached[0]
+    session.flush()
+    _run_before_version(session)
     placeholder = session.info.get(_PLACEHOLDER_KEY)
     if not placeholder or placeholder[1] is not tx:
         return None
-    session.flush()
     marker = placeholder[0]
-    value = next_value(session, SYNC_VERSION)
     conn = session.connection()
-    for table in _versioned_tables():
-        conn.execute(update(table).where(table.c.version == marker).values(version=value))
+    value = conn.execute(_stamp_statement(), {"marker": marker}).scalar()
+    if value is None:  # the counter's very first use: create its row, then stamp
+        conn.execute(pg_insert(Sequence).values(name=SYNC_VERSION, value=0).on_conflict_do_nothing())
+        value = conn.execute(_stamp_statement(), {"marker": marker}).scalar_one()
     # The ORM copies of those rows learn the new number without another UPDATE.
     for obj in list(session.identity_map.values()):
         if obj.__dict__.get("version") == marker:
@@ -220,6 +286,7 @@ def _finalize_on_commit(session: Session) -> None:
     # Request handlers, jobs and commands commit without asking: their placeholder rows get
     # the real version here, as the last thing before COMMIT. (before_commit runs before the
     # commit's own flush, so flush first: that is where pending rows get the placeholder.)
+    _run_before_version(session)
     if not _deferred(session):
         return
     session.flush()

@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session, attributes
 
 from server.common import context
 from server.common.audit import AuditEntry, jsonable
-from server.common.db import transaction_version, utcnow
+from server.common.db import before_version, transaction_version, utcnow
 from server.common.history import FieldChange
 from server.customers.models import Confidentiality, Contact, Customer, CustomerClass, Grade
 from server.pipeline.models import OPEN_STAGES, Deal, DealStatus, Opportunity
@@ -438,7 +438,6 @@ def _mark_changed_customers(session: Session, flush_context, instances) -> None:
                 marks.add(obj.customer_id)
 
 
-@event.listens_for(Session, "before_commit")
 def _reclassify_on_commit(session: Session) -> None:
     """Before the outermost commit: the class of every customer touched (and a new version for
     those whose contacts changed, so phones get their new `missing_profile_fields`)."""
@@ -472,6 +471,12 @@ def _reclassify_on_commit(session: Session) -> None:
         # Marks are for this transaction only (a failed commit rolls everything back).
         session.info.pop(_MARKS, None)
         session.info.pop(_BUMPS, None)
+
+
+# before the transaction takes its sync version (and before COMMIT): see `before_version`; on
+# PostgreSQL the counter row is locked from then to COMMIT, and these queries must not run
+# while every other phone's mutation waits for it
+before_version(_reclassify_on_commit)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, attributes
 
 from server.common import audit
-from server.common.db import content_lock, transaction_version, utcnow
+from server.common.db import before_version, content_lock, transaction_version, utcnow
 from server.common.errors import AppError, NotAuthorized, NotFound, ValidationFailed
 from server.customers import access
 from server.customers import service as customers
@@ -640,7 +640,6 @@ def _mark_access_changes(session: Session, flush_context, instances) -> None:
             marks.add(obj.id)
 
 
-@event.listens_for(Session, "before_commit")
 def _pass_orphaned_opportunities(session: Session) -> None:
     if session.in_nested_transaction() or not has_app_context():
         return
@@ -666,6 +665,10 @@ def _pass_orphaned_opportunities(session: Session) -> None:
                 continue
             _pass_to(session, opportunity, customer_owner_id)
     session.flush()
+
+
+# before the transaction takes its sync version (and before COMMIT): see `before_version`
+before_version(_pass_orphaned_opportunities)
 
 
 def _pass_to(session: Session, opportunity: Opportunity, owner_id: uuid.UUID) -> None:

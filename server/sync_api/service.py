@@ -104,7 +104,7 @@ class SqlPushPort:
         try:
             extra = registered.handler(mutation.args, MutationContext(self.user, client_id, mutation)) or {}
             db.session.flush()
-            return {"version": written_version(db.session), **extra}
+            return {"version": None, **extra}  # filled in by `finish`
         finally:
             context.client_mutation.reset(token)
             context.channel.reset(channel)
@@ -122,11 +122,17 @@ class SqlPushPort:
         for entity_id in dict.fromkeys(created):
             db.session.merge(SyncCreatedId(client_id=client_id, entity_id=entity_id, rejection_id=rejection.id))
 
-    def finish(self, client_id: str, mutation_id: int, result: dict) -> None:
+    def finish(self, client_id: str, mutation_id: int, result: dict) -> dict:
         client = db.session.get(SyncClient, client_id)
         client.last_mutation_id = mutation_id
+        if result.get("status") == "applied":
+            # The version is taken as late as possible: on PostgreSQL the counter row stays
+            # locked from here to COMMIT, and every other phone's mutation waits for it — so
+            # after it come only the stored result's INSERT and the COMMIT.
+            result["server"]["version"] = written_version(db.session)
         db.session.add(SyncResult(client_id=client_id, mutation_id=mutation_id, result=result))
         db.session.flush()
+        return result
 
     def server_time(self) -> str:
         return utcnow().isoformat()

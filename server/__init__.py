@@ -64,6 +64,7 @@ def _import_models() -> None:
     import server.common.history  # noqa: F401
     import server.customers.models  # noqa: F401
     import server.followups.models  # noqa: F401
+    import server.followups.tracking  # noqa: F401  (its flush listeners keep the R-P8 summary)
     import server.notifications.models  # noqa: F401
     import server.org.models  # noqa: F401
     import server.photos.models  # noqa: F401

@@ -43,6 +43,7 @@ def daily_jobs(app) -> None:
             log.exception("daily reclaim failed")
         __import__("server.pipeline.grades", fromlist=["daily_regrade"]).daily_regrade()  # R-C7/R-C8, logs its errors
         __import__("server.followups.service", fromlist=["daily_reminders"]).daily_reminders()  # R-A1 reminders, logs its errors
+        __import__("server.followups.tracking", fromlist=["rebuild_job"]).rebuild_job()  # R-P8 summary, logs its errors
 
 
 def start_scheduler(app, hour_utc: int = 18) -> threading.Thread:

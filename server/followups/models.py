@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Text, Uuid
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.common.db import Base, Versioned, utcnow, uuid7
@@ -51,3 +51,21 @@ class FollowUp(Versioned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # the phone's clock when the rep saved it (offline follow-ups arrive later)
     client_time: Mapped[datetime | None] = mapped_column()
+
+
+class CustomerTracking(Base):
+    """What the invalid-tracking flag (R-P8) needs of one customer's follow-ups and contacts,
+    kept up to date on write (see `server/followups/tracking.py`) so that the flagged list and
+    its report read one row per customer instead of grouping every follow-up of the period.
+
+    Counted since the current owner got the customer (`assigned_at`, else `created_at`). The
+    time-dependent part of the rule (15 days, a month) is applied when the list is read.
+    Server-only: it is derived data, never synced."""
+
+    __tablename__ = "customer_tracking"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("customers.id", ondelete="CASCADE"),
+                                                   primary_key=True)
+    invalid_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_valid_at: Mapped[datetime | None] = mapped_column()
+    has_key_contact: Mapped[bool] = mapped_column(Boolean, default=False)

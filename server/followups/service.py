@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from server.common import audit
@@ -23,7 +23,8 @@ from server.customers import access
 from server.customers import service as customers
 from server.customers.models import CoFollower, Contact, Customer
 from server.extensions import db
-from server.followups.models import FollowUp, FollowUpKind, InvalidReason
+from server.followups import tracking
+from server.followups.models import CustomerTracking, FollowUp, FollowUpKind, InvalidReason
 from server.notifications.service import notify
 from server.org.models import User
 from server.settings.service import get_settings
@@ -201,25 +202,15 @@ def flag_query(viewer: User, now: datetime | None = None):
     contact_cutoff = now - timedelta(days=int(rules["no_key_contact_days"]))
     since = func.coalesce(Customer.assigned_at, Customer.created_at)
     visible = and_(access.visible_customers(viewer), Customer.owner_id.is_not(None))
-    # one grouped pass over the follow-ups of the visible customers (since the current owner got
-    # them) and one over key contacts, joined to the customers — instead of correlated counts per
-    # customer, which cost three index probes for every customer an admin sees
-    per_customer = (select(FollowUp.customer_id.label("customer_id"),
-                           func.count(case((FollowUp.valid.is_(False), 1))).label("invalid_count"),
-                           func.max(case((FollowUp.valid.is_(True), FollowUp.created_at))).label("last_valid"))
-                    .join(Customer, Customer.id == FollowUp.customer_id)
-                    .where(visible, FollowUp.created_at >= since)
-                    .group_by(FollowUp.customer_id).subquery("follow_up_stats"))
-    key_contacts = (select(Contact.customer_id.label("customer_id"))
-                    .where(Contact.key_person.is_(True), Contact.voided_at.is_(None))
-                    .group_by(Contact.customer_id).subquery("key_contacts"))
-    invalid_count = func.coalesce(per_customer.c.invalid_count, 0)
-    last_valid = per_customer.c.last_valid
-    has_key_contact = key_contacts.c.customer_id.is_not(None)
+    # one summary row per customer, kept on write (server/followups/tracking.py); this
+    # transaction's own writes are summed up first
+    tracking.refresh_pending(db.session)
+    invalid_count = func.coalesce(CustomerTracking.invalid_count, 0)
+    last_valid = CustomerTracking.last_valid_at
+    has_key_contact = func.coalesce(CustomerTracking.has_key_contact, False)
     query = (select(Customer, invalid_count.label("invalid_count"), last_valid.label("last_valid"),
                     has_key_contact.label("has_key_contact"))
-             .outerjoin(per_customer, per_customer.c.customer_id == Customer.id)
-             .outerjoin(key_contacts, key_contacts.c.customer_id == Customer.id)
+             .outerjoin(CustomerTracking, CustomerTracking.customer_id == Customer.id)
              .where(visible,
                     or_(invalid_count >= max_invalid,
                         func.coalesce(last_valid, since) <= valid_cutoff,

@@ -1,6 +1,6 @@
 """Issue 9: 200 phones against `fieldcrm run --workers 4` on PostgreSQL — a benchmark, not a test.
 
-    .venv/bin/python bench/load.py [--phones 200] [--think 10] [--ramp 30] [--write]
+    .venv/bin/python bench/load.py [--phones 200] [--think 10] [--ramp 300 --ramp 30] [--write]
     .venv/bin/python bench/run.py load [--write]
 
 1. A fresh PostgreSQL database (dropped afterwards) and instance folder; `fieldcrm db upgrade`.
@@ -11,7 +11,9 @@
    FIELDCRM_PROXY_COUNT=1: every phone sends its own X-Forwarded-For, as nginx would pass on
    the phones' addresses, so the per-IP login limit sees 200 phones, not one benchmark.
 4. 200 phones (threads, one keep-alive HTTP connection each, http.client), all online together,
-   each starting at a random moment within `--ramp` seconds and pausing `--think` seconds
+   each starting at a random moment within `--ramp` seconds (one scenario per --ramp, each on a
+   fresh database: by default 300 s, the morning rush the p95 target is judged on, then 30 s,
+   a spike past what 2 cores serve) and pausing `--think` seconds
    (uniformly 0.5–1.5×) between its steps, as a rep's app syncs while working:
      login → initial pull (all pages) → 4 pushes of 5 mutations (customer.create with a contact,
      follow_up.create, visit.create on the new customer, contact.create on an owned customer)
@@ -510,7 +512,8 @@ def run(plan: Plan, command: str) -> Result:
     return Result(plan, command, [s for p in phones for s in p.samples], errors, wall,
                   sum(p.transient for p in phones), sum(p.replayed for p in phones), checks, sampler.values,
                   server_cpu, pg_cpu, client_cpu, seed_seconds, started_at, versions,
-                  extra={"waits": waits.summary(), "counter_rate": counter_rate})
+                  extra={"waits": waits.summary(), "counter_rate": counter_rate,
+                         "waiting": sum(waits.waiting.values()) / max(1, waits.samples)})
 
 
 def counter_capacity(url: str, threads: int = 8, seconds: float = 5.0) -> float:
@@ -558,18 +561,60 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:,.0f}"
 
 
-def markdown(r: Result) -> str:
+STEPS = 7  # pauses of `think` seconds in one phone's run (login … pull again)
+
+
+def offered_rate(plan: Plan) -> float:
+    """Mutations per second the phones ask for on average: every phone's 20 within its own run
+    (about STEPS pauses of `think`), the phones' starts spread over `ramp`."""
+    return plan.phones * MUTATIONS / (plan.ramp + STEPS * plan.think)
+
+
+def scenario_name(plan: Plan) -> str:
+    return (f"Morning rush: the phones start within {plan.ramp:g} s" if plan.ramp >= 120
+            else f"Spike: all phones start within {plan.ramp:g} s")
+
+
+def markdown(results: list[Result]) -> str:
+    first = results[0]
+    p = first.plan
+    lines = [
+        f"## Load: {p.phones} phones against gunicorn with 4 workers on PostgreSQL (issue 9)",
+        "",
+        f"- **Run**: `{first.command}` on {first.started}: "
+        + "; ".join(f"{scenario_name(r.plan).split(':')[0].lower()} {r.wall:,.0f} s of load after "
+                    f"{r.seed_seconds:,.0f} s of seeding" for r in results) + ".",
+        f"- **Machine**: {machine_summary()}; {first.versions}.",
+        f"- **Set-up**, for each scenario: `fieldcrm run --workers 4 --no-jobs` (gunicorn gthread, 4 threads "
+        f"each; the daily jobs run from a timer in production) on a fresh PostgreSQL database, "
+        f"FIELDCRM_PROXY_COUNT=1 with one X-Forwarded-For per phone; {p.phones} reps in 10 departments, "
+        f"{SEED_CUSTOMERS} customers each, seeded through the services.",
+        f"- **Each phone** ({p.phones}, threads, keep-alive http.client): login → initial pull → 4 pushes of "
+        f"{BATCH} (customer.create + contact, follow_up.create, visit.create, contact.create) → photo upload "
+        "(a real fixture photo, 0.14–2.2 MB, unique per phone, named by its 5 visits, which were pushed "
+        f"before it) → pull again, pausing {p.think:g} s (0.5–1.5×) between steps. One push per phone lost "
+        "its answer (status line received, connection dropped unread) and was sent again.",
+        "- **Scenarios**: the *morning rush* is what the target is judged on: every rep of a 200-rep team "
+        "syncing a morning's work (20 mutations, a photo, two pulls) within the same few minutes. That "
+        "already asks for roughly 25× the team's real busiest hour (200 reps × ~30 mutations a day, a "
+        "quarter of them in that hour ≈ 0.4 mutations/s). The *spike* (all 200 within 30 s) asks for more "
+        "than the 2 cores can serve and shows what happens past capacity.",
+    ]
+    for r in results:
+        lines += ["", *scenario_markdown(r)]
+    return "\n".join(lines)
+
+
+def scenario_markdown(r: Result) -> list[str]:
     p = r.plan
-    ok_samples = r.samples
     rows = []
     for kind in KINDS + ["all requests"]:
-        values = [s.seconds for s in ok_samples if kind == "all requests" or s.kind == kind]
+        values = [s.seconds for s in r.samples if kind == "all requests" or s.kind == kind]
         if not values:
             continue
         rows.append(f"| {kind} | {len(values):,} | {ms(pct(values, 50))} | **{ms(pct(values, 95))}** | "
                     f"{ms(pct(values, 99))} | {ms(max(values))} |")
-    all_values = [s.seconds for s in ok_samples]
-    p95 = pct(all_values, 95)
+    p95 = pct([s.seconds for s in r.samples], 95)
     statuses: dict[int, int] = {}
     for s in r.samples:
         statuses[s.status] = statuses.get(s.status, 0) + 1
@@ -579,20 +624,11 @@ def markdown(r: Result) -> str:
         (c["contact"]["created"] - c["customer"]["created"])
     verdict = "met" if p95 <= 0.8 else "missed"
     lines = [
-        "## Load: 200 phones against gunicorn with 4 workers on PostgreSQL (issue 9)",
+        f"### {scenario_name(p)}",
         "",
-        f"- **Run**: `{r.command}` on {r.started}; {r.wall:,.0f} s of load after {r.seed_seconds:,.0f} s of seeding.",
-        f"- **Machine**: {machine_summary()}; {r.versions}. Shared with other work: load average (1 min) "
-        f"during the run {min(load):.1f} to {max(load):.1f} (mean {statistics.mean(load):.1f}) on 2 cores.",
-        f"- **Set-up**: `fieldcrm run --workers 4` (gunicorn gthread, 4 threads each) on a fresh PostgreSQL "
-        f"database, FIELDCRM_PROXY_COUNT=1 with one X-Forwarded-For per phone; {p.phones} reps in 10 "
-        f"departments, {SEED_CUSTOMERS} customers each, seeded through the services.",
-        f"- **Each phone** ({p.phones}, threads, keep-alive http.client): login → initial pull → 4 pushes of "
-        f"{BATCH} (customer.create + contact, follow_up.create, visit.create, contact.create) → photo upload "
-        "(a real fixture photo, 0.14–2.2 MB, unique per phone, named by its 5 visits, which were pushed "
-        "before it) → pull again. "
-        f"Started within {p.ramp:g} s, pausing {p.think:g} s (0.5–1.5×) between steps. One push per phone "
-        "lost its answer (status line received, connection dropped unread) and was sent again.",
+        f"`--ramp {p.ramp:g} --think {p.think:g}`: about {offered_rate(p):,.1f} mutations/s asked for on "
+        f"average. Load average (1 min) during the run {min(load):.1f} to {max(load):.1f} "
+        f"(mean {statistics.mean(load):.1f}) on 2 cores.",
         "",
         "| request | n | p50 ms | p95 ms | p99 ms | max ms |",
         "|---|---:|---:|---:|---:|---:|",
@@ -620,39 +656,37 @@ def markdown(r: Result) -> str:
     ]
     if r.extra.get("waits"):
         lines.append(f"- **PostgreSQL during the run** (pg_stat_activity twice a second): {r.extra['waits']}.")
-    lines += ["", *analysis(r, mutations)]
+    lines.append(f"- **What dominates**: {analysis(r, mutations)}")
     if r.errors:
         lines.append("- First errors: " + "; ".join(f"`{e[:200]}`" for e in r.errors[:5]))
-    if r.extra.get("notes"):
-        lines += ["", *r.extra["notes"]]
-    return "\n".join(lines)
+    return lines
 
 
-def analysis(r: Result, mutations: int) -> list[str]:
-    """What dominates, from this run's own numbers."""
-    busy = (r.server_cpu + r.pg_cpu) / r.wall
+def analysis(r: Result, mutations: int) -> str:
+    """What dominates, from this run's own numbers: below capacity the service time of each
+    request, above it the queue."""
     cpu_per_mutation_ms = (r.server_cpu + r.pg_cpu) / max(1, mutations) * 1000
-    rate = mutations / r.wall
-    capacity = r.extra.get("counter_rate") or 0
-    return [
-        "### What dominates",
-        "",
-        f"1. **CPU.** The server and PostgreSQL used {busy:.2f} of the 2 cores, the phones' own process and "
-        f"other work on the machine the rest (load average above): about {cpu_per_mutation_ms:,.0f} ms of CPU "
-        f"per mutation once logins (argon2id), pulls (an initial pull carries the whole directory, ~220 "
-        "records) and photo checks are counted in. At that cost 2 cores serve about "
-        f"{2000 / max(1, cpu_per_mutation_ms):,.0f} mutations/s; this run got {rate:,.1f}/s while the phones "
-        "offered roughly twice that, so requests queue.",
-        "2. **Where the queue forms: the version counter.** Every mutation's transaction ends by taking the "
-        "global sync version (one row, locked until COMMIT, so versions commit in order — SPEC §12). "
-        "The lock-wait line above shows the queued mutations waiting there. The counter itself is not "
-        f"the limit: on this database, before the load, 8 connections doing only what a mutation does while it "
-        f"holds it (the one bump-and-stamp statement, then COMMIT) ran {capacity:,.0f} transactions/s. Under "
-        "load the holder is slow to finish because its worker process and thread must get a CPU and the "
-        "GIL back between that statement and its COMMIT, and every other mutation waits meanwhile.",
-        "3. **Head-of-line blocking in gunicorn.** Logins and pulls, which do not take the counter, wait "
-        "for one of the 16 request threads (4 workers × 4 threads) held by queued pushes.",
-    ]
+    ceiling = 2000 / max(1.0, cpu_per_mutation_ms)
+    asked = offered_rate(r.plan)
+    served = mutations / r.wall
+    counter = r.extra.get("counter_rate") or 0
+    cost = (f"the server and PostgreSQL spent about {cpu_per_mutation_ms:,.0f} ms of CPU per mutation, "
+            "logins (argon2id), pulls (an initial pull carries the whole directory, ~220 records) and "
+            f"photo checks included, so 2 cores serve at most about {ceiling:,.0f} mutations/s of this mix")
+    waiting = r.extra.get("waiting", 0.0)
+    if asked < 0.7 * ceiling and waiting < 0.5:
+        return (f"{cost}; the phones asked for {asked:,.1f}/s ({asked / ceiling:.0%} of that) and "
+                f"{waiting:.2f} backends waited on a lock on average, so requests rarely queue and each "
+                "takes about its own service time: a push of 5 mutations, a login's "
+                "argon2id hash, a photo's full decode and checks; the tail (p99) is where requests overlapped on "
+                "the 2 cores.")
+    return (f"{cost}; the phones asked for {asked:,.1f}/s and got {served:,.1f}/s; {waiting:.1f} backends "
+            "waited on a lock on average, so requests queue: first for one of the 16 request threads (4 workers × 4 threads), then, for "
+            "mutations, for the global sync version counter (one row locked from the version's taking "
+            "to COMMIT, so versions commit in order — SPEC §12; the lock waits above). The counter "
+            f"alone is not the limit (8 connections doing only its statement and COMMIT ran {counter:,.0f} "
+            "transactions/s before the load); under load its holder waits for a CPU and its worker's "
+            "GIL between that statement and its COMMIT while every other mutation waits for it.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -662,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     shown = ["bench/load.py", *(argv if argv is not None else sys.argv[1:])]
     command = ".venv/bin/python " + " ".join(shlex.quote(a) for a in shown)
-    section = markdown(run(plan_of(args), command))
+    section = markdown([run(plan, command) for plan in plans_of(args)])
     print(section)
     if args.write:
         update_section(SECTION, section)
@@ -673,12 +707,16 @@ def main(argv: list[str] | None = None) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phones", type=int, default=200)
     parser.add_argument("--think", type=float, default=10.0, help="mean pause between a phone's steps, s")
-    parser.add_argument("--ramp", type=float, default=30.0, help="phones start within this many seconds")
+    parser.add_argument("--ramp", type=float, action="append",
+                        help="phones start within this many seconds; once per scenario, each on a fresh "
+                             "database (default: 300, the morning rush the target is judged on, then 30, "
+                             "the spike past capacity)")
     parser.add_argument("--max-seconds", type=float, default=900.0, help="hard time limit of the load")
 
 
-def plan_of(args) -> Plan:
-    return Plan(phones=args.phones, think=args.think, ramp=args.ramp, max_seconds=args.max_seconds)
+def plans_of(args) -> list[Plan]:
+    return [Plan(phones=args.phones, think=args.think, ramp=ramp, max_seconds=args.max_seconds)
+            for ramp in (args.ramp or [300.0, 30.0])]
 
 
 if __name__ == "__main__":

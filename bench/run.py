@@ -1,7 +1,7 @@
 """Run the benchmarks and print Markdown; `--write` refreshes their sections of BENCHMARKS.md.
 
     .venv/bin/python bench/run.py [sync|load|all] [--rounds N] [--warmup N] [--write]
-    .venv/bin/python bench/run.py load [--phones 200] [--think 10] [--ramp 30] [--write]
+    .venv/bin/python bench/run.py load [--phones 200] [--think 10] [--ramp 300 --ramp 30] [--write]
 
 Each benchmark owns one section of /work/main/BENCHMARKS.md between `<!-- bench:NAME -->` and
 `<!-- /bench:NAME -->`; `--write` replaces only the sections that ran and keeps the rest.
@@ -31,7 +31,7 @@ def _sync(args) -> str:
 def _load(args) -> str:
     from bench import load
 
-    return load.markdown(load.run(load.plan_of(args), args.command))
+    return load.markdown([load.run(plan, args.command) for plan in load.plans_of(args)])
 
 
 def _reports(args) -> str:

@@ -166,8 +166,9 @@ def _real_contacts(session, ids: list[uuid.UUID], since: datetime, until: dateti
         found |= set(session.scalars(select(follow_up.customer_id).where(
             follow_up.customer_id.in_(ids), follow_up.valid.is_(True),
             follow_up.created_at >= since, follow_up.created_at <= until).distinct()))
+    ids = [i for i in ids if i not in found]  # the visits decide only the others
     visit = _visit_model()
-    if visit is not None:
+    if visit is not None and ids:
         when = _first_attr(visit, ("visited_at", "created_at"))
         if when is not None:
             conditions = [visit.customer_id.in_(ids), when >= since, when <= until]
@@ -202,14 +203,20 @@ def classify(session, customers: list[Customer], now: datetime | None = None) ->
                 select(Contact.customer_id, Contact.name, Contact.title, Contact.mobile, Contact.key_person)
                 .where(Contact.customer_id.in_(ids), Contact.voided_at.is_(None))):
             contacts.setdefault(cid, []).append((name, title, mobile, key_person))
+        missing = {c.id: profile_missing(c, contacts.get(c.id, [])) for c in batch}
+        # Core and high-growth need the profile complete: most customers' is not, and for them
+        # the opportunity and activity look-ups would decide nothing (one query each saved on
+        # every mutation that touches a customer — this runs before each commit).
+        complete = [cid for cid in ids if not missing[cid]]
         closing = set(session.scalars(select(Opportunity.customer_id).where(
-            Opportunity.customer_id.in_(ids), Opportunity.voided_at.is_(None), Opportunity.stage.in_(OPEN_STAGES),
-            Opportunity.expected_close_date >= today,
-            Opportunity.expected_close_date <= add_months(today, CORE_MONTHS)).distinct()))
-        recent = _real_contacts(session, ids, now - timedelta(days=REAL_CONTACT_DAYS), now)
+            Opportunity.customer_id.in_(complete), Opportunity.voided_at.is_(None),
+            Opportunity.stage.in_(OPEN_STAGES), Opportunity.expected_close_date >= today,
+            Opportunity.expected_close_date <= add_months(today, CORE_MONTHS)).distinct())) if complete else set()
+        undecided = [cid for cid in complete if cid not in closing]
+        recent = (_real_contacts(session, undecided, now - timedelta(days=REAL_CONTACT_DAYS), now)
+                  if undecided else set())
         for customer in batch:
-            missing = profile_missing(customer, contacts.get(customer.id, []))
-            if missing:
+            if missing[customer.id]:
                 klass = CustomerClass.ordinary
             elif customer.id in closing:
                 klass = CustomerClass.core
@@ -217,7 +224,7 @@ def classify(session, customers: list[Customer], now: datetime | None = None) ->
                 klass = CustomerClass.high_growth
             else:
                 klass = CustomerClass.ordinary
-            result[customer.id] = (klass, missing)
+            result[customer.id] = (klass, missing[customer.id])
     return result
 
 

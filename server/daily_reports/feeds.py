@@ -12,7 +12,7 @@ from sqlalchemy import select
 from server.daily_reports import service
 from server.daily_reports.models import DailyReport
 from server.extensions import db
-from server.sync_api.feeds import register_feed
+from server.sync_api.feeds import PersonRows, changed_or_new_person, register_feed, register_person_rows
 from sync.pull import Plan
 
 
@@ -25,7 +25,7 @@ class DailyReportFeed:
                                                DailyReport.report_date >= service.feed_window_start())
                      .order_by(DailyReport.id).limit(limit))
             if not plan.reset:
-                query = query.where(DailyReport.version > plan.since, DailyReport.version <= plan.upto)
+                query = query.where(changed_or_new_person(plan, DailyReport, DailyReport.user_id))
             if after:
                 query = query.where(DailyReport.id > uuid.UUID(after))
             rows = db.session.scalars(query).all()
@@ -37,3 +37,5 @@ class DailyReportFeed:
 
 
 register_feed(DailyReportFeed())
+register_person_rows(PersonRows("daily_report", DailyReport, DailyReport.user_id,
+                                lambda: DailyReport.report_date >= service.feed_window_start()))

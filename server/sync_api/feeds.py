@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 
 from server.extensions import db
 from sync.pull import Phase, Plan
@@ -156,8 +156,69 @@ class PersonalFeed:
         return run
 
 
+@dataclass(frozen=True)
+class PersonRows:
+    """Rows that belong to one person (a target, a daily report): phones hold those of the people
+    in the viewer's reach — the `people` scope (R-O4 applied to people: oneself, a manager's
+    subtree, everyone for ops and admins). Their feeds send a person's rows whole when the person
+    enters the reach (`added_people`); `people_removals_phase` deletes them when the person
+    leaves it (a rep moved out of a manager's subtree, a manager moved to another department)."""
+
+    entity: str
+    model: Any
+    user_column: Any
+    window: Callable[[], Any] | None = None  # the rows a phone holds at all, e.g. recent reports
+
+
 SCOPED: list[ScopedFeed] = []
 OTHERS: list[Any] = []
+PEOPLE: list[PersonRows] = []
+
+
+def register_person_rows(rows: PersonRows) -> None:
+    if all(r.entity != rows.entity for r in PEOPLE):
+        PEOPLE.append(rows)
+
+
+def changed_or_new_person(plan: Plan, model: Any, user_column: Any):
+    """The incremental condition of a person-rows feed: changed since the client's last pull, or
+    belonging to a person who entered the viewer's reach since then (sent whole)."""
+    changed = and_(model.version > plan.since, model.version <= plan.upto)
+    added = sorted(plan.added("people"))
+    if not added:
+        return changed
+    return or_(changed, *[user_column.in_(_uuids(added[i:i + CHUNK])) for i in range(0, len(added), CHUNK)])
+
+
+def people_removals_phase() -> Phase:
+    """Dels for the rows of people who left the viewer's reach. Key: "<kind>:<chunk>:<last id>"."""
+
+    def run(plan: Plan, after: str | None, limit: int):
+        removed = sorted(plan.removed("people"))
+        if not removed:
+            return [], None
+        kind, chunk, last = (after.split(":", 2) if after else ("0", "0", ""))
+        kind, chunk = int(kind), int(chunk)
+        ops: list[dict] = []
+        while kind < len(PEOPLE):
+            rows = PEOPLE[kind]
+            while chunk * CHUNK < len(removed):
+                query = (select(rows.model.id)
+                         .where(rows.user_column.in_(_uuids(removed[chunk * CHUNK:(chunk + 1) * CHUNK])))
+                         .order_by(rows.model.id).limit(limit - len(ops)))
+                if rows.window is not None:
+                    query = query.where(rows.window())
+                if last:
+                    query = query.where(rows.model.id > uuid.UUID(last))
+                ids = db.session.scalars(query).all()
+                ops.extend(_del(rows.entity, i) for i in ids)
+                if len(ops) >= limit:
+                    return ops, f"{kind}:{chunk}:{ids[-1]}"
+                chunk, last = chunk + 1, ""
+            kind, chunk = kind + 1, 0
+        return ops, None
+
+    return run
 
 
 def register_scoped(feed: ScopedFeed) -> None:
@@ -191,4 +252,4 @@ def removals_phase() -> Phase:
 
 
 def phases() -> list[Phase]:
-    return [removals_phase(), *[f.phase() for f in OTHERS], *[f.phase() for f in SCOPED]]
+    return [removals_phase(), people_removals_phase(), *[f.phase() for f in OTHERS], *[f.phase() for f in SCOPED]]

@@ -158,8 +158,10 @@ class SqlPullPort:
 
         rows = db.session.execute(select(Customer.id, access.unmasked_customers(viewer))
                                   .where(access.visible_customers(viewer))).all()
+        people = db.session.scalars(select(User.id).where(access.visible_users(viewer)))
         return {"customers": frozenset(str(r[0]) for r in rows),
-                "unmasked": frozenset(str(r[0]) for r in rows if r[1])}
+                "unmasked": frozenset(str(r[0]) for r in rows if r[1]),
+                "people": frozenset(str(i) for i in people)}
 
     def save_snapshot(self, client_id: str, scope: pull_engine.Scope) -> str:
         snapshot = SyncSnapshot(client_id=client_id, scope={k: sorted(v) for k, v in scope.items()})

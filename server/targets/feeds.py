@@ -11,7 +11,7 @@ import uuid
 from sqlalchemy import select
 
 from server.extensions import db
-from server.sync_api.feeds import register_feed
+from server.sync_api.feeds import PersonRows, changed_or_new_person, register_feed, register_person_rows
 from server.targets import service
 from server.targets.models import Target
 from sync.pull import Plan
@@ -26,7 +26,7 @@ class TargetFeed:
             if plan.reset:
                 query = query.where(Target.voided_at.is_(None))
             else:
-                query = query.where(Target.version > plan.since, Target.version <= plan.upto)
+                query = query.where(changed_or_new_person(plan, Target, Target.user_id))
             if after:
                 query = query.where(Target.id > uuid.UUID(after))
             rows = db.session.scalars(query).all()
@@ -45,3 +45,4 @@ class TargetFeed:
 
 
 register_feed(TargetFeed())
+register_person_rows(PersonRows("target", Target, Target.user_id))

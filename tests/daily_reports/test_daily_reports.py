@@ -221,3 +221,42 @@ def test_pull_visibility(factory, team):
     assert [o for o in rep2.pull() if o["entity"] == "daily_report"] == []
     assert [o["data"]["summary"] for o in rep.pull() if o["entity"] == "daily_report"] == ["改过的日报"]
     assert [o["data"]["summary"] for o in manager.pull() if o["entity"] == "daily_report"] == ["改过的日报"]
+
+
+def test_a_rep_moved_to_another_group_leaves_the_old_managers_phone_and_reaches_the_new_ones(factory, team):
+    """R-O4 for people: a manager's phone holds the targets and daily reports of their subtree
+    only. After an admin moves a rep to the other group, the next ordinary (cookie) pull deletes
+    the rep's records from the old manager's phone and brings them whole to the new manager's —
+    records older than that manager's last pull included."""
+    rep = Phone(factory, team.rep)
+    today = org_today()
+    save(rep, today, "拜访了两家客户，确认了报价")
+    manager = Phone(factory, team.manager)
+    target = manager.target(user_id=str(team.rep.id))
+    manager.applied("target.save", target)
+    old, new = Phone(factory, team.manager), Phone(factory, team.manager2)
+    old.pull()
+    new.pull()
+    reports_old = {k[1] for k in old.state if k[0] == "daily_report"}
+    assert old.has("target", target["id"]) and reports_old, "the rep's records are on the old manager's phone"
+    assert not new.has("target", target["id"])
+    assert not any(k[0] == "daily_report" for k in new.state)
+
+    admin_headers = factory.headers(team.admin)
+    ok(old.client.patch(f"/api/v1/admin/users/{team.rep.id}", json={"department_id": str(team.group2.id)},
+                        headers=admin_headers))
+
+    gone = old.pull()
+    assert {("del", "target", target["id"])} | {("del", "daily_report", i) for i in reports_old} <= \
+        {(op["op"], op["entity"], op["id"]) for op in gone}
+    assert not old.has("target", target["id"])
+    assert not any(k[0] == "daily_report" for k in old.state)
+    came = new.pull()
+    assert {("put", "target", target["id"])} | {("put", "daily_report", i) for i in reports_old} <= \
+        {(op["op"], op["entity"], op["id"]) for op in came}
+    assert new.data("target", target["id"])["user_id"] == str(team.rep.id)
+    # the rep keeps their own, and the line director above both groups keeps seeing them
+    assert rep.pull() is not None and rep.has("target", target["id"])
+    head = Phone(factory, team.head)
+    head.pull()
+    assert head.has("target", target["id"]) and all(head.has("daily_report", i) for i in reports_old)

@@ -185,14 +185,16 @@ def backup(path: str) -> None:
 
 @cli.command("restore")
 @click.argument("path", type=click.Path(file_okay=False, path_type=str))
+@click.option("--force", is_flag=True, help="Restore even though a server or another connection still uses the database.")
 @with_appcontext
-def restore(path: str) -> None:
+def restore(path: str, force: bool) -> None:
     """Check the backup in PATH completely (refusing a damaged one, changing nothing), then
-    restore its photo store and database. Stop the server first."""
+    restore its photo store and database. Refused while a server (or, on PostgreSQL, any other
+    connection) still uses the database: stop the servers and the daily jobs first."""
     from server.backup.service import BackupError, restore_backup
 
     try:
-        restore_backup(path, echo=click.echo)
+        restore_backup(path, echo=click.echo, force=force)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -67,6 +67,11 @@ def serve(host: str, port: int, workers: int, https: bool = False, jobs: bool = 
               "(see nginx/README.md, 'Certificate for a LAN demo')", flush=True)
     else:
         print(f"fieldcrm serving on http://{host}:{port}", flush=True)
+    from server.backup.service import hold_server_lock
+    from server.config import load_config
+
+    # Held until the server and all its workers have stopped: `fieldcrm restore` checks it.
+    hold_server_lock(Path(load_config()["INSTANCE_PATH"]))
     FieldcrmServer(options, jobs=jobs).run()
 
 

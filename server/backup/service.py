@@ -31,6 +31,7 @@ never a mix; no -wal file left to replay over it), PostgreSQL with `pg_restore -
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -418,6 +419,54 @@ def check_restorable(manifest: dict, url: URL) -> None:
                           f"({manifest.get('fieldcrm_version')}) or newer, then restore")
 
 
+# ---- a running server -----------------------------------------------------------------------------
+
+SERVER_LOCK = "fieldcrm-server.lock"
+
+
+def hold_server_lock(instance: Path) -> int:
+    """Called by `fieldcrm run` before it starts serving: a shared lock on a file of the instance
+    folder, held by the server and its workers (they inherit it) for as long as they run, so a
+    restore on this machine can tell that a server still uses the database. The descriptor is
+    kept open on purpose; the lock goes with the processes."""
+    instance.mkdir(parents=True, exist_ok=True)
+    fd = os.open(instance / SERVER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def users_of_database(url: URL, instance: Path) -> list[str]:
+    """What still uses the database a restore would replace: a fieldcrm server of this instance
+    folder (its lock), and on PostgreSQL any other connection to the database — the app servers
+    of other hosts, the daily jobs, a psql session."""
+    found = []
+    lock = instance / SERVER_LOCK
+    if lock.exists():
+        fd = os.open(lock, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            found.append(f"a fieldcrm server on this machine is serving the instance {instance}")
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+    if database_kind(url) == "postgresql":
+        import psycopg
+
+        conninfo, env = libpq(url)
+        with psycopg.connect(conninfo, autocommit=True, password=env.get("PGPASSWORD")) as conn:
+            rows = conn.execute(
+                "SELECT coalesce(nullif(application_name, ''), '?'), coalesce(host(client_addr), 'local'), state "
+                "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend' ORDER BY backend_start").fetchall()
+        if rows:
+            shown = ", ".join(f"{app} from {addr} ({state})" for app, addr, state in rows[:5])
+            more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+            found.append(f"{len(rows)} other connection(s) to the database {url.database}: {shown}{more}")
+    return found
+
+
 # ---- restore ------------------------------------------------------------------------------------
 
 @dataclass
@@ -516,8 +565,9 @@ def _dump_tables(pg_restore: str, dump: str, env: dict) -> set[str]:
     return tables
 
 
-def restore_backup(path: str | Path, echo: Echo = _quiet) -> RestoreReport:
-    """Verify the backup in `path` completely, then restore the blobs and the database."""
+def restore_backup(path: str | Path, echo: Echo = _quiet, force: bool = False) -> RestoreReport:
+    """Verify the backup in `path` completely, check that no server still uses the database
+    (unless `force`), then restore the blobs and the database."""
     from server.extensions import db
 
     folder = Path(path)
@@ -528,13 +578,25 @@ def restore_backup(path: str | Path, echo: Echo = _quiet) -> RestoreReport:
     echo(f"verified {len(manifest['files'])} files of the {manifest['database']} backup made "
          f"{manifest['created_at']} by fieldcrm {manifest['fieldcrm_version']} (schema {manifest['alembic_revision']})")
 
+    db.session.remove()
+    db.engine.dispose()  # no pooled connection of ours counts as a user, or holds the old database
+    users = users_of_database(url, Path(current_app.config["INSTANCE_PATH"]))
+    if users and not force:
+        # A server writing on would mix its writes into the restored data, or lose them, and a
+        # PostgreSQL restore would wait on its locks: stop everything that uses it first.
+        raise BackupError("the database is still in use; stop the server(s) and the daily jobs, then restore "
+                          "(nothing was restored):\n  " + "\n  ".join(users)
+                          + "\n(--force restores anyway, e.g. past a monitoring connection you know of)")
+    for user in users:
+        echo(f"restoring although the database is in use (--force): {user}")
+
     photo_root = Path(current_app.config["PHOTO_DIR"])
     _restore_blobs(folder, manifest, photo_root, report)
     echo(f"photo store {photo_root}: {report.blobs_written} file(s) restored, "
          f"{report.blobs_present} already present")
 
     db.session.remove()
-    db.engine.dispose()  # no pooled connection of ours holds the old database
+    db.engine.dispose()
     if manifest["database"] == "sqlite":
         report.tables = _restore_sqlite(folder, manifest, url)
         echo(f"SQLite database {sqlite_path(url)} replaced with the backup's copy")

@@ -201,3 +201,59 @@ def test_a_backup_restores_over_a_database_with_newer_tables(backed_up):
         assert "future_visit_notes" not in inspect(db.engine).get_table_names()
     assert data_view(app)["counts"]["customers"] == json.loads((backup / "manifest.json").read_text())["tables"][
         "customers"]
+
+
+def _serve(app, tmp_path):
+    """A real `fieldcrm run` (gunicorn) on the app's own instance folder and database."""
+    import os
+
+    from tests.e2e.conftest import start_fieldcrm
+
+    env = {**os.environ, "FIELDCRM_INSTANCE": app.config["INSTANCE_PATH"],
+           "FIELDCRM_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "FIELDCRM_SECRET_KEY": app.config["SECRET_KEY"], "FIELDCRM_RATELIMIT_STORAGE": "memory://"}
+    return start_fieldcrm(Path(app.config["INSTANCE_PATH"]), env, tmp_path / "server.log", ("--no-jobs",))
+
+
+def test_restore_is_refused_while_a_server_serves_the_database(backed_up, tmp_path):
+    """A restore under a running server would mix the server's next writes into the restored data
+    (or lose them): it is refused, nothing changes, and once the server has stopped it restores."""
+    from tests.e2e.conftest import stop_fieldcrm
+
+    app, backup = backed_up
+    before = data_view(app)
+    proc, _base, log = _serve(app, tmp_path)
+    try:
+        result = run_cli(app, "restore", str(backup))
+        assert result.exit_code != 0
+        assert "still in use" in result.output and "a fieldcrm server on this machine" in result.output, result.output
+        assert "Traceback" not in result.output
+        assert data_view(app) == before  # the customer made after the backup is still there
+    finally:
+        stop_fieldcrm(proc, log)
+    result = run_cli(app, "restore", str(backup))
+    assert result.exit_code == 0, result.output
+    assert data_view(app)["counts"]["customers"] == before["counts"]["customers"] - 1
+
+
+@pytest.mark.postgres_only
+def test_postgresql_restore_names_other_connections_and_force_restores_past_them(backed_up):
+    """On PostgreSQL every other connection to the database counts (the app servers of other
+    hosts, the daily jobs, someone's psql): the refusal names them; --force restores anyway."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from server.backup.service import libpq
+
+    app, backup = backed_up
+    before = data_view(app)
+    conninfo, _env = libpq(make_url(app.config["SQLALCHEMY_DATABASE_URI"]))
+    with psycopg.connect(conninfo, autocommit=True, application_name="someones-psql"):
+        result = run_cli(app, "restore", str(backup))
+        assert result.exit_code != 0
+        assert "1 other connection(s)" in result.output and "someones-psql" in result.output, result.output
+        assert data_view(app) == before
+        forced = run_cli(app, "restore", "--force", str(backup))
+        assert forced.exit_code == 0, forced.output
+        assert "restoring although the database is in use (--force)" in forced.output
+    assert data_view(app)["counts"]["customers"] == before["counts"]["customers"] - 1

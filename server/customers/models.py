@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint, Uuid)
+                        String, Text, UniqueConstraint, Uuid, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.common.db import Base, Versioned, utcnow, uuid7
@@ -59,6 +59,14 @@ class Customer(Versioned, Base):
         Index("ix_customers_owner_line", "owner_id", "business_line"),
         # reports: customers a user created in a period
         Index("ix_customers_created_by_created", "created_by_id", "created_at"),
+        # reports (0014): the owned, live customers in id order with what a report row names
+        # (code, name, region, owner; INCLUDE is PostgreSQL's, SQLite keeps a plain partial
+        # index) — per-customer aggregates come out of their covering indexes in customer order
+        # and merge-join this by an index-only scan instead of hashing the customers table
+        # (visits_this_year, admin: ~500 -> ~390 ms).
+        Index("ix_customers_owned_names", "id", postgresql_include=["code", "name", "region", "owner_id"],
+              postgresql_where=text("owner_id IS NOT NULL AND voided_at IS NULL"),
+              sqlite_where=text("owner_id IS NOT NULL AND voided_at IS NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)

@@ -590,9 +590,13 @@ def drill_deals(ctx: Ctx, **extra) -> dict:
 def q_deal_amount_by_user_month(ctx: Ctx):
     month = sql.date_month(Deal.signed_date, ctx.dialect).label("month")
     uid = deal_sales()
-    query, conditions = signed_deals(ctx, month, uid.label("_pivot_id"), Subject.display_name.label("user"),
-                                     SubjectDept.name.label("department"))
-    return with_subject(query, uid).where(*conditions).group_by(month, uid, Subject.display_name, SubjectDept.name)
+    query, conditions = signed_deals(ctx, month, uid.label("uid"))
+    # grouped by month and user id first (two narrow keys), then the names joined to the ~2,400
+    # groups rather than to the ~94,000 deals of a year
+    per_month = query.where(*conditions).group_by(month, uid).subquery("per_user_month")
+    named = select(per_month.c.month, per_month.c.uid.label("_pivot_id"), Subject.display_name.label("user"),
+                   SubjectDept.name.label("department"), per_month.c.deals, per_month.c.amount)
+    return with_subject(named.select_from(per_month), per_month.c.uid)
 
 
 register(Report(

@@ -189,6 +189,15 @@ def run(rounds: int = 5, warmup: int = 1, regenerate: bool = False, command: str
     return markdown(results, sizes, rounds, warmup, command, generated)
 
 
+def _pg_memory() -> str:
+    import psycopg
+
+    with psycopg.connect(harness.PG_ADMIN_URL) as conn:
+        shown = [f"`{name} = {conn.execute(f'SHOW {name}').fetchone()[0]}`"
+                 for name in ("shared_buffers", "effective_cache_size")]
+    return " and ".join(shown)
+
+
 def markdown(results, sizes, rounds, warmup, command, generated) -> str:
     missed = [r for r in results if max(r["manager"], r["admin"], r.get("rep", 0)) > TARGET_MS]
     missed_cpu = [r for r in results if max(r["manager_cpu"], r["admin_cpu"], r.get("rep_cpu", 0)) > TARGET_MS]
@@ -197,7 +206,10 @@ def markdown(results, sizes, rounds, warmup, command, generated) -> str:
         "",
         f"- **Run**: `{command or '.venv/bin/python bench/reports.py --write'}` on {date.today().isoformat()}, "
         f"{rounds} timed rounds after {warmup} warm-up round(s) per report and viewer; median (max) ms.",
-        f"- **Machine**: {harness.machine_summary()}; PostgreSQL {harness.pg_version()}.",
+        f"- **Machine**: {harness.machine_summary()}; PostgreSQL {harness.pg_version()} with "
+        f"{_pg_memory()} (docs/operations.md: `shared_buffers` ≈ 25 % of RAM, `effective_cache_size` "
+        "50–75 %; the 128 MB default cannot hold these tables, and this machine's page cache is reclaimed "
+        "eagerly, so with it reports time disk reads, 455 ms for one scan of the visits table).",
         "- **Data** (`bench/gen_reports_data.py`, COPY into a fresh database, then VACUUM ANALYZE): "
         + ", ".join(f"{n:,} {name}" for name, n in sizes.items())
         + "; 5 lines × 4 groups × 10 reps; activities spread over the last 365 days."
@@ -242,16 +254,17 @@ def markdown(results, sizes, rounds, warmup, command, generated) -> str:
         "- When other work shares the 2 cores, wall-clock times run 2–4× the CPU times (an earlier run at load "
         "9–17 measured them so); in this run (see the load average) they are close. The CPU column is what a "
         "report costs.",
-        "- `visits_this_year` (admin: ~410,000 visits of the year grouped into ~98,000 customers) and "
-        "`invalid_tracking` (admin: 95,000 of the 100,000 customers are flagged in this data — it has no key "
-        "contacts and most customers' last valid follow-up is older than 15 days — and sorting by the count of "
-        "invalid follow-ups needs all of them) are the two over 500 ms of CPU: both must aggregate every "
-        "record of the period to rank the first page. Done: visits are counted per customer id before the "
-        "customers are named, and for viewers who see every customer before the customers are joined at all; "
-        "the R-P8 flags are one grouped pass over follow-ups and key contacts instead of three correlated "
-        "look-ups per customer (for the admin, 7.2 s under EXPLAIN ANALYZE on the loaded machine before; 2–3 s "
-        "wall-clock and ~0.75 s CPU after). What would go further: a per-customer, "
-        "per-day visit summary maintained on write, or an incrementally refreshed flag table.",
+        "- `visits_this_year` (admin: ~415,000 visits of the year grouped into ~98,000 customers) must "
+        "aggregate every visit of the period to rank the first page. Migration 0014 and the report "
+        "transaction's `random_page_cost = 1.1` (its working set is in memory on a server set up as the "
+        "operations guide says; the default 4 assumes disk seeks): the visits are counted per customer by an "
+        "index-only scan of their covering index in customer order, and merge-joined to the new covering "
+        "partial index `customers (id) INCLUDE (code, name, region, owner_id) WHERE owner_id IS NOT NULL AND "
+        "voided_at IS NULL` — no hash table of 100,000 customers (admin, same machine: 785 → 328 ms).",
+        "- `deal_amount_by_user_month` groups the year's ~94,000 signed deals by month and user id before the "
+        "users and departments are joined by name (the grouping was by four keys, two of them text), "
+        "`invalid_tracking` reads the R-P8 summary kept on write (`customer_tracking`, migration 0013) "
+        "instead of aggregating 350,000 follow-ups.",
         "- Report speed (migration 0012), found with EXPLAIN (ANALYZE, BUFFERS) on this database; before: "
         "`visits_this_year` 546 / 625 ms, `invalid_tracking` 627 / 1,012 ms, `suspect_visits` 654 / 481 ms "
         "(manager / admin, median wall clock). `visits_this_year`: the per-customer aggregate read the wide "
@@ -269,7 +282,8 @@ def markdown(results, sizes, rounds, warmup, command, generated) -> str:
         "shortened here (merge join via `follow_ups (customer_id, valid, created_at)`, LATERAL per customer and "
         "FILTER aggregates were tried: no faster); an incrementally maintained flag table is the next step.",
         "- Every report transaction on PostgreSQL runs with `jit = off` (JIT compilation of these aggregates "
-        "cost 100–7,000 ms, more than it saved), `work_mem = 64MB` (no sorts spilling to disk) and no parallel "
+        "cost 100–7,000 ms, more than it saved), `work_mem = 64MB` (no sorts spilling to disk), "
+        "`random_page_cost = 1.1` (above) and no parallel "
         "workers (each worker repeated the whole hash aggregate; on 2 shared cores they only add contention). "
         "Record lists (`suspect_visits`, `reclaim_forecast`, every query report) count their rows with a "
         "narrow COUNT beside a LIMITed page query; aggregates take their total from `count(*) OVER ()`.",

@@ -37,8 +37,6 @@ class FollowUp(Versioned, Base):
     __table_args__ = (
         # invalid tracking (R-P8): per customer, valid or not, by time
         Index("ix_follow_ups_customer_valid", "customer_id", "valid", "created_at"),
-        # follow-ups of a period, covering what a month's activity reads (0015: index-only)
-        Index("ix_follow_ups_created_at", "created_at", postgresql_include=["customer_id", "author_id", "valid"]),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
@@ -50,7 +48,7 @@ class FollowUp(Versioned, Base):
     next_contact_at: Mapped[datetime | None] = mapped_column(index=True)
     valid: Mapped[bool] = mapped_column(Boolean)
     invalid_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)  # indexed above
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # the phone's clock when the rep saved it (offline follow-ups arrive later)
     client_time: Mapped[datetime | None] = mapped_column()
 

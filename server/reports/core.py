@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from server.common.db import utcnow
 from server.common.errors import NotFound, ValidationFailed
@@ -76,24 +76,6 @@ class Chart:
     x_order: str = "label"  # label (months, in order) | rows (the query's order) | value (largest first)
 
 
-@dataclass(frozen=True)
-class Ranking:
-    """A cheaper way to page a large aggregate whose rows are sorted by one column first.
-
-    `query(ctx)` gives one narrow row per report row — the report's `_id` and `column`, with the
-    report's own values (e.g. a count without the report's other aggregates and names);
-    `restricted(ctx, ids)` gives the report's query for the rows whose `_id` is in the subquery
-    `ids`. A page sorted by `column` first is then found as: the value at the page's last
-    position in the narrow ranking (a bounded top-N sort of narrow rows), the rows up to that
-    value (ties included) as candidates, and the report's full query, sorted by all its keys,
-    for those candidates only. The first rows of any superset of the true first rows are the
-    same rows in the same order, so the page is exactly the page of the full query; the total is
-    the ranking's row count, taken in the same statement."""
-    column: str
-    query: Callable[[Any], Select]
-    restricted: Callable[[Any, Select], Select]
-
-
 @dataclass
 class Report:
     key: str
@@ -112,7 +94,6 @@ class Report:
     # records rather than groups: count them apart (a narrow COUNT) so that the page query can
     # stop after its LIMIT instead of carrying every wide row through `count(*) OVER ()`
     lists_records: bool | None = None
-    ranking: Ranking | None = None  # a cheaper page of a big aggregate sorted by one column (above)
 
     def __post_init__(self):
         if self.lists_records is None:
@@ -282,16 +263,13 @@ ALL_FILTERS = (*COMMON_FILTERS, "source", "no_source", "stage", "review", "days"
 
 # ---- running ------------------------------------------------------------------------------------
 
-def _sort_keys(report: Report, sort: str | None, order: str | None) -> list[tuple[str, str]]:
-    """The leading sort keys: the asked one, then the report's default ones."""
-    check_sort(report, sort)
-    keys: list[tuple[str, str]] = [(sort, order or "asc")] if sort is not None else []
-    return keys + [k for k in report.sort if k[0] != sort]
-
-
 def _order_by(ctx: Ctx, sub, sort: str | None, order: str | None) -> list:
     report = ctx.report
-    keys = _sort_keys(report, sort, order)
+    keys: list[tuple[str, str]] = []
+    check_sort(report, sort)
+    if sort is not None:
+        keys.append((sort, order or "asc"))
+    keys += [k for k in report.sort if k[0] != sort]
     # ties broken by every remaining column, so pages never overlap or skip rows
     keys += [(c.key, "asc") for c in report.columns if c.key not in {k for k, _ in keys}
              and c.key in sub.c and c.sortable]
@@ -326,10 +304,6 @@ def fetch_page(ctx: Ctx, sort: str | None, order: str | None, page: int, per_pag
     if ctx.report.rows_in_python is not None:
         rows = sort_rows(ctx, ctx.report.rows_in_python(ctx), sort, order)
         return rows[(page - 1) * per_page: page * per_page], len(rows)
-    ranking = ctx.report.ranking
-    keys = _sort_keys(ctx.report, sort, order)
-    if ranking is not None and keys and keys[0][0] == ranking.column:
-        return _fetch_ranked_page(ctx, ranking, keys[0][1], sort, order, page, per_page)
     sub, query = ordered_query(ctx, sort, order)
     if ctx.report.lists_records:
         rows = [dict(r._mapping) for r in db.session.execute(query.offset((page - 1) * per_page).limit(per_page))]
@@ -344,34 +318,6 @@ def fetch_page(ctx: Ctx, sort: str | None, order: str | None, page: int, per_pag
     for row in rows:
         row.pop("_total", None)
     return rows, total
-
-
-def _fetch_ranked_page(ctx: Ctx, ranking: Ranking, direction: str, sort: str | None, order: str | None,
-                       page: int, per_page: int) -> tuple[list[dict], int]:
-    """A page of a report with a `Ranking`, sorted by the ranking's column first (see Ranking)."""
-    ranked = ranking.query(ctx).cte("ranked")
-    value = ranked.c[ranking.column]
-    # the value at the page's last position (none when the ranking is shorter than that)
-    edge = (select(value.label("edge")).order_by(value.desc().nulls_last() if direction == "desc"
-                                                 else value.asc().nulls_last())
-            .offset(page * per_page - 1).limit(1).cte("page_edge"))
-    # every row up to that value, ties included; all of them when there is no edge, or when
-    # the edge itself is NULL (NULLs sort last either way)
-    reached = value >= edge.c.edge if direction == "desc" else value <= edge.c.edge
-    candidates = select(ranked.c._id).select_from(ranked).outerjoin(edge, true()).where(
-        or_(edge.c.edge.is_(None), reached))
-    sub = ranking.restricted(ctx, candidates).subquery("r")
-    total = select(func.count()).select_from(ranked).scalar_subquery()
-    query = (select(sub, total.label("_total")).order_by(*_order_by(ctx, sub, sort, order))
-             .offset((page - 1) * per_page).limit(per_page))
-    rows = [dict(r._mapping) for r in db.session.execute(query)]
-    if rows:
-        total_rows = rows[0]["_total"]
-    else:
-        total_rows = db.session.scalar(select(func.count()).select_from(ranking.query(ctx).subquery()))
-    for row in rows:
-        row.pop("_total", None)
-    return rows, total_rows
 
 
 def fetch_all(ctx: Ctx, sort: str | None = None, order: str | None = None) -> list[dict]:

@@ -29,7 +29,7 @@ from server.followups.models import FollowUp
 from server.org.models import Department, User
 from server.pipeline.models import WIN_RATES, Deal, DealStatus, Opportunity, Payment, Stage
 from server.reports import sql
-from server.reports.core import Chart, Col, Ctx, Ranking, Report, Series, register
+from server.reports.core import Chart, Col, Ctx, Report, Series, register
 from server.visits.models import Visit
 
 # ---- labels -------------------------------------------------------------------------------------
@@ -361,62 +361,28 @@ register(Report(
 
 # ---- statistics: visits -------------------------------------------------------------------------
 
-def _visit_counts(ctx: Ctx, only_mine: bool, *aggregates, ids=None):
-    """Visits per customer id (`cid`), with `aggregates`: under the customer filters joined first
-    (viewers who do not see everything: the join keeps only their share of the visits), or, for
-    viewers who see every owned customer and for given customer `ids` (already filtered), without
-    them (they are per customer, so they go after the aggregate: no 400,000-row join)."""
+def visits_per_customer(ctx: Ctx, only_mine: bool):
+    """Aggregate the visits per customer id first (narrow rows), then name the customers. For
+    viewers who see every owned customer the customer filters go after the aggregate (they are
+    per customer, so the result is the same) and the 400,000-row join before it disappears; for
+    the others joining first keeps only their share of the visits."""
     visit_only = visit_conditions(ctx, customer=False) + (mine(ctx, Visit.author_id) if only_mine else [])
-    query = select(Visit.customer_id.label("cid"), *aggregates).select_from(Visit)
-    if ids is not None:
-        query = query.where(Visit.customer_id.in_(ids))
-    elif ctx.user.role not in SEES_ALL:
-        query = query.join(Customer, Customer.id == Visit.customer_id).where(*customer_conditions(ctx, status=False))
-    return query.where(*visit_only).group_by(Visit.customer_id).subquery("per_customer")
-
-
-def _customer_filters_after(ctx: Ctx, ids) -> list:
-    """The customer filters still to apply after `_visit_counts` (see there). For given `ids`
-    only the owned-and-live part of the access rule, which they passed already: stated again, it
-    lets the customers be named from their covering partial index ix_customers_owned_names
-    (index-only) rather than from a scan of the whole table."""
-    if ids is not None:
-        return [Customer.owner_id.is_not(None), Customer.voided_at.is_(None)]
-    return customer_conditions(ctx, status=False) if ctx.user.role in SEES_ALL else []
-
-
-def visits_per_customer(ctx: Ctx, only_mine: bool, ids=None):
-    """Aggregate the visits per customer id first (narrow rows), then name the customers (see
-    `_visit_counts` for where the customer filters go). `ids`: only these customers (a subquery
-    of customer ids that passed the customer filters already; the paging of `visits_ranking`)."""
     # count(*), not count(id): with only customer_id, visited_at and verification_status read, the
     # covering index ix_visits_customer_visited_status answers it by an index-only scan in
     # customer order — a streaming GroupAggregate instead of a hash table of 100,000 groups
-    per_customer = _visit_counts(ctx, only_mine, func.count().label("visits"), *verification_counts(),
-                                 func.max(Visit.visited_at).label("last_visit"), ids=ids)
+    per_customer = select(Visit.customer_id.label("cid"), func.count().label("visits"), *verification_counts(),
+                          func.max(Visit.visited_at).label("last_visit")).select_from(Visit)
+    sees_all = ctx.user.role in SEES_ALL
+    if not sees_all:
+        per_customer = per_customer.join(Customer, Customer.id == Visit.customer_id).where(*customer_conditions(ctx,
+                                                                                                              status=False))
+    per_customer = per_customer.where(*visit_only).group_by(Visit.customer_id).subquery("per_customer")
     query = select(Customer.id.label("_id"), Customer.code, Customer.name, Customer.region,
                    Owner.display_name.label("owner"), per_customer.c.visits,
                    *[per_customer.c[s] for s in VERIFICATION], per_customer.c.last_visit)
     query = (query.select_from(per_customer).join(Customer, Customer.id == per_customer.c.cid)
              .outerjoin(Owner, Owner.id == Customer.owner_id))
-    return query.where(*_customer_filters_after(ctx, ids))
-
-
-def visits_ranking(only_mine: bool) -> Ranking:
-    """The per-customer visit counts alone (the report's rows and `visits`, without the status
-    counts, the last visit and the names): a page sorted by visits (the default) aggregates only
-    count(*) over the year's visits, and the other columns for the page's candidates — for an
-    admin ~98,000 customers ranked, ~120 of them aggregated in full, and the total taken from
-    the ranking instead of a count(*) OVER () beside 98,000 wide rows."""
-    def query(ctx: Ctx):
-        per_customer = _visit_counts(ctx, only_mine, func.count().label("visits"))
-        query = select(per_customer.c.cid.label("_id"), per_customer.c.visits).select_from(per_customer)
-        after = _customer_filters_after(ctx, None)
-        # the report joins every group to its customer (a foreign key: one each), so without
-        # filters left to apply the join changes no row and is left out
-        return query.join(Customer, Customer.id == per_customer.c.cid).where(*after) if after else query
-
-    return Ranking("visits", query, lambda ctx, ids: visits_per_customer(ctx, only_mine, ids))
+    return query.where(*customer_conditions(ctx, status=False)) if sees_all else query
 
 
 PER_CUSTOMER_VISIT_COLUMNS = [C_CODE, C_NAME, C_REGION, C_OWNER, Col("visits", "拜访次数", "Visits", "int"),
@@ -425,11 +391,11 @@ PER_CUSTOMER_VISIT_COLUMNS = [C_CODE, C_NAME, C_REGION, C_OWNER, Col("visits", "
 register(Report("visits_this_year", "本年拜访统计", "Visits this year", "statistics", PER_CUSTOMER_VISIT_COLUMNS,
                 lambda ctx: visits_per_customer(ctx, False),
                 filters=("from", "to", "department_id", "user_id", "region", "type", "status", "review"),
-                sort=(("visits", "desc"),), period="year", choices=VISIT_CHOICES, ranking=visits_ranking(False)))
+                sort=(("visits", "desc"),), period="year", choices=VISIT_CHOICES))
 register(Report("my_visits_this_year", "我的本年拜访", "My visits this year", "statistics",
                 PER_CUSTOMER_VISIT_COLUMNS, lambda ctx: visits_per_customer(ctx, True),
                 filters=("from", "to", "region", "type", "status", "review"),
-                sort=(("visits", "desc"),), period="year", choices=VISIT_CHOICES, ranking=visits_ranking(True)))
+                sort=(("visits", "desc"),), period="year", choices=VISIT_CHOICES))
 
 
 def q_visits_by_region(ctx: Ctx):
@@ -519,37 +485,30 @@ def activity_union(ctx: Ctx, by_day: bool):
         return sql.local_date(ts, ctx.zone_name, ctx.dialect)
 
     cust = customer_conditions(ctx, status=False)
+    # the customers the caller sees, found once (a CTE referenced four times is materialized)
+    seen = select(Customer.id.label("id")).where(*cust).cte("seen_customers")
     one = literal(1, BigInteger)
     verified = case((Visit.verification_status == "verified", 1), else_=0)
-    # the records under customers (follow-ups, visits, deals, payments) with their customer id,
-    # all joined to the customers the caller sees at once: one join of the month's ~80,000
-    # records, where a CTE of the seen customers joined to each kind apart probed 100,000
-    # customers four times
-    records = union_all(
-        select(FollowUp.customer_id.label("cid"),
-               *_part(FollowUp.author_id, day(FollowUp.created_at),
+    parts = [
+        select(*_part(Customer.created_by_id, day(Customer.created_at), {"new_customers": one}))
+        .where(*cust, *ctx.in_period_ts(Customer.created_at)),
+        select(*_part(FollowUp.author_id, day(FollowUp.created_at),
                       {"follow_ups": case((FollowUp.valid.is_(True), 1), else_=0),
                        "invalid_follow_ups": case((FollowUp.valid.is_(False), 1), else_=0)}))
-        .where(*ctx.in_period_ts(FollowUp.created_at)),
-        select(Visit.customer_id.label("cid"),
-               *_part(Visit.author_id, day(Visit.visited_at),
+        .join(seen, seen.c.id == FollowUp.customer_id).where(*ctx.in_period_ts(FollowUp.created_at)),
+        select(*_part(Visit.author_id, day(Visit.visited_at),
                       {"visits": one, "verified_visits": verified,
                        "unverified_visits": case((Visit.verification_status == "unverified", 1), else_=0),
                        "suspect_visits": case((Visit.verification_status == "suspect", 1), else_=0)}))
-        .where(*ctx.in_period_ts(Visit.visited_at)),
-        select(Deal.customer_id.label("cid"),
-               *_part(deal_sales(), day(date_col=Deal.signed_date), {"deals": one, "deal_amount": Deal.amount}))
+        .join(seen, seen.c.id == Visit.customer_id).where(*ctx.in_period_ts(Visit.visited_at)),
+        select(*_part(deal_sales(), day(date_col=Deal.signed_date), {"deals": one, "deal_amount": Deal.amount}))
+        .join(seen, seen.c.id == Deal.customer_id)
         .where(Deal.status == DealStatus.signed, *ctx.in_period_date(Deal.signed_date)),
-        select(Payment.customer_id.label("cid"),
-               *_part(deal_sales(), day(date_col=Payment.received_date), {"payment_amount": Payment.amount}))
-        .select_from(Payment).join(Deal, Deal.id == Payment.deal_id)
+        select(*_part(deal_sales(), day(date_col=Payment.received_date), {"payment_amount": Payment.amount}))
+        .select_from(Payment).join(Deal, Deal.id == Payment.deal_id).join(seen, seen.c.id == Payment.customer_id)
         .where(*ctx.in_period_date(Payment.received_date)),
-    ).subquery("records")
-    under_seen = (select(*[records.c[k] for k in ("uid", "day", *MEASURES)]).select_from(records)
-                  .join(Customer, Customer.id == records.c.cid).where(*cust))
-    new_customers = (select(*_part(Customer.created_by_id, day(Customer.created_at), {"new_customers": one}))
-                     .where(*cust, *ctx.in_period_ts(Customer.created_at)))
-    return union_all(new_customers, under_seen).subquery("activity")
+    ]
+    return union_all(*parts).subquery("activity")
 
 
 def _sums(activity):
@@ -568,13 +527,11 @@ ACTIVITY_COLUMNS = [Col("new_customers", "新增客户", "New customers", "int")
 
 def q_activity_by_user(ctx: Ctx):
     activity = activity_union(ctx, by_day=False)
-    # summed per user id first, then the names joined to the few hundred users rather than to the
-    # ~90,000 records of a month (a user id names one user and department: the same groups)
-    per_user = (select(activity.c.uid, *_sums(activity)).where(*ctx.subject_filters(activity.c.uid))
-                .group_by(activity.c.uid).subquery("per_user"))
-    query = select(per_user.c.uid.label("_x_id"), Subject.display_name.label("user"),
-                   SubjectDept.name.label("department"), *[per_user.c[m] for m in MEASURES])
-    return with_subject(query.select_from(per_user), per_user.c.uid)
+    query = select(activity.c.uid.label("_x_id"), Subject.display_name.label("user"),
+                   SubjectDept.name.label("department"), *_sums(activity))
+    query = with_subject(query.select_from(activity), activity.c.uid)
+    return query.where(*ctx.subject_filters(activity.c.uid)).group_by(
+        activity.c.uid, Subject.display_name, SubjectDept.name)
 
 
 def drill_user(ctx: Ctx, row: dict) -> dict:
@@ -674,13 +631,10 @@ register(Report(
 
 def q_deals_by_region_user(ctx: Ctx):
     uid = deal_sales()
-    query, conditions = signed_deals(ctx, Customer.region, uid.label("uid"))
-    # grouped by region and user id first, then the names joined to the ~2,400 groups rather than
-    # to the ~94,000 deals of a year (a user id names one user and department: the same groups)
-    per_region = query.where(*conditions).group_by(Customer.region, uid).subquery("per_region_user")
-    named = select(per_region.c.region, per_region.c.uid.label("_pivot_id"), Subject.display_name.label("user"),
-                   SubjectDept.name.label("department"), per_region.c.deals, per_region.c.amount)
-    return with_subject(named.select_from(per_region), per_region.c.uid)
+    query, conditions = signed_deals(ctx, Customer.region, uid.label("_pivot_id"), Subject.display_name.label("user"),
+                                     SubjectDept.name.label("department"))
+    return with_subject(query, uid).where(*conditions).group_by(Customer.region, uid, Subject.display_name,
+                                                                SubjectDept.name)
 
 
 register(Report(

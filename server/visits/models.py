@@ -29,10 +29,8 @@ class Visit(Versioned, Base):
     __table_args__ = (
         Index("ix_visits_customer_visited", "customer_id", "visited_at"),
         Index("ix_visits_review_queue", "verification_status", "review_status", "received_at"),
-        # reports: visits of a period (covering what a month's activity reads, 0015: an index-only
-        # scan instead of a heap page per visit), and one author's visits of a period
-        Index("ix_visits_visited_at", "visited_at",
-              postgresql_include=["customer_id", "author_id", "verification_status"]),
+        # reports: visits of a period, and one author's visits of a period
+        Index("ix_visits_visited_at", "visited_at"),
         Index("ix_visits_author_visited", "author_id", "visited_at"),
         # reports (0012): visits per customer of a period from this index alone, in customer order
         Index("ix_visits_customer_visited_status", "customer_id", "visited_at", "verification_status"),

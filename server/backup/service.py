@@ -595,8 +595,6 @@ def restore_backup(path: str | Path, echo: Echo = _quiet, force: bool = False) -
     echo(f"photo store {photo_root}: {report.blobs_written} file(s) restored, "
          f"{report.blobs_present} already present")
 
-    db.session.remove()
-    db.engine.dispose()
     if manifest["database"] == "sqlite":
         report.tables = _restore_sqlite(folder, manifest, url)
         echo(f"SQLite database {sqlite_path(url)} replaced with the backup's copy")

@@ -187,7 +187,7 @@ def changed_or_new_person(plan: Plan, model: Any, user_column: Any):
     added = sorted(plan.added("people"))
     if not added:
         return changed
-    return or_(changed, *[user_column.in_(_uuids(added[i:i + CHUNK])) for i in range(0, len(added), CHUNK)])
+    return or_(changed, user_column.in_(_uuids(added)))
 
 
 def people_removals_phase() -> Phase:
